@@ -1,0 +1,3 @@
+"""Version of the psp_plugin package."""
+
+__version__ = '0.1.0'
