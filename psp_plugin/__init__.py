@@ -6,6 +6,6 @@ globals that MMEngine training checkpoints contain.
 """
 from .version import __version__
 from .engine import safe_loading  # noqa: F401  (registers safe globals first)
-from . import datasets, engine, models  # noqa: F401  (registration side effects)
+from . import datasets, deploy, engine, models  # noqa: F401  (registration side effects)
 
-__all__ = ['__version__', 'datasets', 'engine', 'models']
+__all__ = ['__version__', 'datasets', 'deploy', 'engine', 'models']

@@ -1,0 +1,164 @@
+"""Benchmark the plugin's PSPNet-R50-D8 against MMSeg's built-in one.
+
+One command (about 6-9 minutes on 2 CPU cores)::
+
+    .venv/bin/python benchmarks/bench_pspnet.py            # --device cuda on a GPU
+
+Reports, for the same weights, interleaving the implementations so machine
+noise hits both alike: the machine's features and measured rates; inference
+latency at 512x1024 batch 1 (MMSeg fp32, plugin fp32, each plugin fast mode);
+training step time at 512x512 batch 2 with the auxiliary head (plus with_cp
+and autocast variants, and the with_cp gradient check); peak memory per model
+in fresh processes; FLOPs and achieved rates; the accuracy of the fast modes
+on a trained model; and every plugin/MMSeg ratio. A table, and JSON.
+"""
+import argparse
+import copy
+import json
+import platform
+import sys
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_accuracy import accuracy_report  # noqa: E402
+from bench_memory import measure_in_subprocess  # noqa: E402
+from bench_models import build_pair, build_segmentor, train_batch, train_step  # noqa: E402
+from bench_report import derive, print_report  # noqa: E402
+from hardware_rates import measure_rates  # noqa: E402
+from timing import interleaved_seconds, summarize  # noqa: E402
+
+from psp_plugin.deploy import optimize_for_inference, read_cpu_features  # noqa: E402
+from psp_plugin.deploy.hardware import describe_device  # noqa: E402
+
+
+def count_flops(step) -> float:
+    """FLOPs (2 x multiply-adds of convs and matmuls) of one call of ``step``."""
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return float(counter.get_total_flops())
+
+
+def inference_section(device: str, repeats: int, size: tuple) -> dict:
+    mmseg_model, plugin_model = build_pair()
+    fast_modes = ('fp32', 'bf16', 'int8') if device == 'cpu' else ('fp32', 'fp16')
+    image = torch.randn(1, 3, *size, device=device)
+    calibration = [torch.randn(1, 3, *size) for _ in range(4)]
+    models = {'mmseg fp32': mmseg_model.to(device).eval(),
+              'plugin fp32': plugin_model.to(device).eval()}
+    for mode in fast_modes:
+        models[f'plugin fast {mode}'] = optimize_for_inference(
+            copy.deepcopy(plugin_model), precision=mode, num_calib_images=4,
+            calib_images=calibration if mode == 'int8' else None)
+
+    def forward(model):
+        return lambda: model._forward(image)
+
+    with torch.no_grad():
+        flops = count_flops(forward(models['plugin fp32']))
+        seconds = interleaved_seconds({name: forward(m) for name, m in models.items()},
+                                      repeats=repeats, device=device)
+    return dict(flops=flops, times={name: summarize(s) for name, s in seconds.items()})
+
+
+def _grad_difference(reference, candidate) -> float:
+    return max((a.grad - b.grad).abs().max().item() for a, b in
+               zip(reference.parameters(), candidate.parameters()) if a.grad is not None)
+
+
+def training_section(device: str, repeats: int, size: tuple) -> dict:
+    mmseg_model = build_segmentor('mmseg')
+    state = mmseg_model.state_dict()
+    autocast = torch.bfloat16 if device == 'cpu' else torch.float16
+    amp_name = 'plugin amp-bf16' if device == 'cpu' else 'plugin amp-fp16'
+    models = {'mmseg fp32': mmseg_model, 'plugin fp32': build_segmentor('plugin', state_dict=state),
+              'plugin with_cp': build_segmentor('plugin', with_cp=True, state_dict=state),
+              amp_name: build_segmentor('plugin', state_dict=state)}
+    batch = train_batch(models['plugin fp32'], size=size)
+    batch = dict(inputs=batch['inputs'].to(device),
+                 data_samples=[sample.to(device) for sample in batch['data_samples']])
+    steps = {}
+    for name, model in models.items():
+        model.to(device).train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def step(model=model, optimizer=optimizer, name=name):
+            torch.manual_seed(0)
+            train_step(model, batch, optimizer, device=device,
+                       autocast_dtype=autocast if 'amp' in name else None)
+        steps[name] = step
+    steps['plugin fp32']()
+    steps['plugin with_cp']()
+    gradient_difference = _grad_difference(models['plugin fp32'], models['plugin with_cp'])
+    flops = count_flops(steps['plugin fp32'])
+    seconds = interleaved_seconds(steps, repeats=repeats, device=device)
+    return dict(flops=flops, with_cp_max_gradient_difference=gradient_difference,
+                times={name: summarize(s) for name, s in seconds.items()})
+
+
+def memory_section(device: str, infer_size: tuple, train_size: tuple) -> dict:
+    fast = 'infer-int8' if device == 'cpu' else 'infer-fp16'
+    runs = {'inference mmseg fp32': ('mmseg', 'infer-fp32'),
+            'inference plugin fp32': ('plugin', 'infer-fp32'),
+            'inference plugin fast fp32': ('plugin-fast', 'infer-fp32'),
+            f'inference plugin fast {fast[6:]}': ('plugin-fast', fast),
+            'train mmseg fp32': ('mmseg', 'train'), 'train plugin fp32': ('plugin', 'train'),
+            'train plugin with_cp': ('plugin', 'train-cp')}
+    return {name: measure_in_subprocess(
+        which, task, device, size=train_size if task.startswith('train') else infer_size)
+        for name, (which, task) in runs.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
+    parser.add_argument('--repeats', type=int, default=3, help='timed rounds per figure')
+    parser.add_argument('--json', default='benchmarks/results/bench_pspnet_{device}.json')
+    parser.add_argument('--accuracy-config', help='config of a trained model to check')
+    parser.add_argument('--accuracy-checkpoint', help='its checkpoint')
+    parser.add_argument('--accuracy-iterations', type=int, default=150,
+                        help='training iterations of the toy model when no checkpoint is given')
+    parser.add_argument('--infer-size', type=int, nargs=2, default=(512, 1024),
+                        metavar=('H', 'W'), help='inference input size (batch 1)')
+    parser.add_argument('--train-size', type=int, nargs=2, default=(512, 512),
+                        metavar=('H', 'W'), help='training crop size (batch 2)')
+    parser.add_argument('--threads', type=int, help='torch threads (default: torch\'s choice)')
+    parser.add_argument('--skip', nargs='*', default=(),
+                        choices=('inference', 'training', 'memory', 'accuracy'))
+    args = parser.parse_args()
+    import psp_plugin  # noqa: F401
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    infer_size, train_size = tuple(args.infer_size), tuple(args.train_size)
+    device = torch.device(args.device)
+    features = read_cpu_features()
+    results = dict(
+        command=' '.join(sys.argv), machine=describe_device(device, features),
+        python=platform.python_version(), torch=torch.__version__,
+        infer_size=infer_size, train_size=train_size, threads=torch.get_num_threads(),
+        cpu=features.as_dict(), rates_gflops=measure_rates(args.device))
+    sections = dict(inference=lambda: inference_section(args.device, args.repeats, infer_size),
+                    training=lambda: training_section(args.device, args.repeats, train_size),
+                    memory=lambda: memory_section(args.device, infer_size, train_size),
+                    accuracy=lambda: accuracy_report(config=args.accuracy_config,
+                                                     checkpoint=args.accuracy_checkpoint,
+                                                     iterations=args.accuracy_iterations))
+    for name, run in sections.items():
+        if name not in args.skip:
+            print(f'... {name}', flush=True)
+            results[name] = run()
+    derive(results)
+    out = Path(args.json.format(device=args.device))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    print_report(results)
+    print(f'JSON: {out}')
+
+
+if __name__ == '__main__':
+    main()
