@@ -34,8 +34,17 @@ def _mean_iou(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int)
 def _val_batches(segmentor, cfg: Config, batch_size: int = 8):
     from mmseg.registry import DATASETS
     dataset = DATASETS.build(copy.deepcopy(cfg.val_dataloader.dataset))
-    for start in range(0, len(dataset), batch_size):
-        items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+    items: list = []
+    for index in range(len(dataset)):
+        item = dataset[index]
+        # A batch holds images of one size only (val slices may differ in size).
+        if items and (len(items) == batch_size
+                      or item['inputs'].shape != items[0]['inputs'].shape):
+            with torch.no_grad():
+                yield segmentor.data_preprocessor(pseudo_collate(items), False)
+            items = []
+        items.append(item)
+    if items:
         with torch.no_grad():
             yield segmentor.data_preprocessor(pseudo_collate(items), False)
 

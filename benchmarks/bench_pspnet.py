@@ -148,13 +148,14 @@ def main() -> None:
                     accuracy=lambda: accuracy_report(config=args.accuracy_config,
                                                      checkpoint=args.accuracy_checkpoint,
                                                      iterations=args.accuracy_iterations))
+    out = Path(args.json.format(device=args.device))
+    out.parent.mkdir(parents=True, exist_ok=True)
     for name, run in sections.items():
         if name not in args.skip:
             print(f'... {name}', flush=True)
             results[name] = run()
+            out.write_text(json.dumps(results, indent=1))  # keep finished sections if a later one fails
     derive(results)
-    out = Path(args.json.format(device=args.device))
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     print_report(results)
     print(f'JSON: {out}')

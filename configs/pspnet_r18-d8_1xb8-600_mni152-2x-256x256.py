@@ -16,8 +16,14 @@
 #   (a choice; not compared with SGD here). Horizontal flips are safe for
 #   tissue classes.
 # * Input normalisation: mean 55 / std 90 measured on the training slices.
+# * Inference (validation and test) runs on slices upsampled 3x, so the
+#   output stride is 8/3 original pixels; the logits are resized back to the
+#   original grid. The test scale was chosen on the validation blocks from
+#   {2.0, 2.5, 3.0, 3.5} with one trained checkpoint (78.44 / 85.63 / 90.22 /
+#   88.50 mIoU); see README "The main job".
 _base_ = [
-    './_base_/models/pspnet_r50-d8.py', 'mmseg::_base_/default_runtime.py'
+    './_base_/models/pspnet_r50-d8.py', 'mmseg::_base_/default_runtime.py',
+    './_base_/psp_runtime.py'
 ]
 custom_imports = dict(imports=['psp_plugin'], allow_failed_imports=False)
 
@@ -26,6 +32,7 @@ max_iters = 600
 warmup_iters = 100
 batch_size = 8
 upscale = 2.0
+test_upscale = 3.0
 crop_size = (256, 256)
 width = 32
 data_root = 'data/mni152'
@@ -64,7 +71,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale_factor=upscale, keep_ratio=True),
+    dict(type='Resize', scale_factor=test_upscale, keep_ratio=True),
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
@@ -113,7 +120,7 @@ param_scheduler = [
         by_epoch=False)
 ]
 train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=200)
+    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=300)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
@@ -124,7 +131,7 @@ default_hooks = dict(
         type='CheckpointHook',
         by_epoch=False,
         interval=max_iters,
-        max_keep_ckpts=1),
+        max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 randomness = dict(seed=0)
