@@ -3,7 +3,8 @@
 Run by bench_pspnet.py as ``python benchmarks/bench_memory.py WHICH TASK
 --device DEV``; prints one JSON line. On CPU it reports the peak resident set
 size (VmHWM) of the whole process and the rise during the measured call
-(after a warm-up call, freed heap is returned with malloc_trim and the
+(after a warm-up call -- for training, a step on a 64x64 crop that creates the
+gradients and SGD momentum -- freed heap is returned with malloc_trim and the
 high-water mark is reset through /proc/self/clear_refs); on CUDA,
 ``torch.cuda.max_memory_allocated``.
 """
@@ -33,21 +34,29 @@ def _release_and_reset_peak() -> None:
     Path('/proc/self/clear_refs').write_text('5')
 
 
+#: Crop of the training warm-up step: it only has to create what persists between
+#: steps (gradients, SGD momentum), and a 512x512 step costs ~15 s on 2 cores.
+WARM_UP_TRAIN_SIZE = (64, 64)
+
+
 def _prepare(which: str, task: str, device: str, size: tuple):
-    from bench_models import build_segmentor, train_batch
+    """(warm-up call, measured call) of ``which`` doing ``task`` at ``size``."""
+    from bench_models import build_segmentor, train_batch, train_step
     from psp_plugin.deploy import optimize_for_inference
     segmentor = build_segmentor(which, with_cp=task == 'train-cp').to(device)
     if task.startswith('train'):
-        batch = train_batch(segmentor, size=size)
-        batch = dict(inputs=batch['inputs'].to(device), data_samples=[
-            sample.to(device) for sample in batch['data_samples']])
         optimizer = torch.optim.SGD(segmentor.parameters(), lr=0.01, momentum=0.9)
 
-        def run():
-            from bench_models import train_step
-            segmentor.train()
-            train_step(segmentor, batch, optimizer, device=device)
-        return run
+        def step_at(crop: tuple):
+            batch = train_batch(segmentor, size=crop)
+            batch = dict(inputs=batch['inputs'].to(device), data_samples=[
+                sample.to(device) for sample in batch['data_samples']])
+
+            def run():
+                segmentor.train()
+                train_step(segmentor, batch, optimizer, device=device)
+            return run
+        return step_at(WARM_UP_TRAIN_SIZE), step_at(size)
     image = torch.randn(1, 3, *size, device=device)
     precision = task.split('-')[1]
     if which == 'plugin-fast':
@@ -59,17 +68,18 @@ def _prepare(which: str, task: str, device: str, size: tuple):
     def run():
         with torch.no_grad():
             segmentor._forward(image)
-    return run
+    return run, run
 
 
 def measure(which: str, task: str, device: str, size: tuple) -> Dict[str, float]:
     """Peak memory of ``which`` doing ``task`` once (after one warm-up call).
 
-    The warm-up allocates what persists between calls (gradients, SGD
-    momentum, oneDNN caches), so the rise is the memory one call needs.
+    The warm-up allocates what persists between calls (gradients and SGD
+    momentum for training; oneDNN caches for inference), so the rise is the
+    memory one call needs.
     """
-    run = _prepare(which, task, device, size)
-    run()
+    warm_up, run = _prepare(which, task, device, size)
+    warm_up()
     if device == 'cuda':
         torch.cuda.synchronize()
         before = torch.cuda.memory_allocated() / 2 ** 20

@@ -17,7 +17,9 @@ import copy
 import json
 import platform
 import sys
+import time
 from pathlib import Path
+from typing import Optional, Tuple
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -34,6 +36,9 @@ from timing import interleaved_seconds, summarize  # noqa: E402
 
 from psp_plugin.deploy import optimize_for_inference, read_cpu_features  # noqa: E402
 from psp_plugin.deploy.hardware import describe_device  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MAIN_JOB_DIR = 'work_dirs/main_job'  # where scripts/main_job.sh trains and evaluates
 
 
 def count_flops(step) -> float:
@@ -59,9 +64,9 @@ def inference_section(device: str, repeats: int, size: tuple) -> dict:
         return lambda: model._forward(image)
 
     with torch.no_grad():
-        flops = count_flops(forward(models['plugin fp32']))
+        flops = count_flops(forward(models['plugin fp32']))  # doubles as its warm-up call
         seconds = interleaved_seconds({name: forward(m) for name, m in models.items()},
-                                      repeats=repeats, device=device)
+                                      repeats=repeats, device=device, warm=['plugin fp32'])
     return dict(flops=flops, times={name: summarize(s) for name, s in seconds.items()})
 
 
@@ -91,11 +96,13 @@ def training_section(device: str, repeats: int, size: tuple) -> dict:
             train_step(model, batch, optimizer, device=device,
                        autocast_dtype=autocast if 'amp' in name else None)
         steps[name] = step
-    steps['plugin fp32']()
+    # The with_cp gradient check's two steps (one of them FLOP-counted) are also
+    # their variants' warm-up calls: a 512x512 step costs ~15 s on 2 cores.
+    flops = count_flops(steps['plugin fp32'])
     steps['plugin with_cp']()
     gradient_difference = _grad_difference(models['plugin fp32'], models['plugin with_cp'])
-    flops = count_flops(steps['plugin fp32'])
-    seconds = interleaved_seconds(steps, repeats=repeats, device=device)
+    seconds = interleaved_seconds(steps, repeats=repeats, device=device,
+                                  warm=['plugin fp32', 'plugin with_cp'])
     return dict(flops=flops, with_cp_max_gradient_difference=gradient_difference,
                 times={name: summarize(s) for name, s in seconds.items()})
 
@@ -113,14 +120,49 @@ def memory_section(device: str, infer_size: tuple, train_size: tuple) -> dict:
         for name, (which, task) in runs.items()}
 
 
+def _main_job_model() -> Optional[Tuple[Path, Path]]:
+    """(config, checkpoint) the main job trained, or None when it has not run here."""
+    work_dir = REPO_ROOT / MAIN_JOB_DIR
+    config, pointer = work_dir / 'main_job_config.py', work_dir / 'last_checkpoint'
+    if not (config.is_file() and pointer.is_file()):
+        return None
+    checkpoint = Path(pointer.read_text().strip())
+    return (config, checkpoint) if checkpoint.is_file() else None
+
+
+def _default_accuracy_model(args: argparse.Namespace) -> None:
+    """Check the main job's trained model when it is there and no other was named."""
+    if bool(args.accuracy_config) != bool(args.accuracy_checkpoint):
+        raise SystemExit('--accuracy-config and --accuracy-checkpoint go together: give '
+                         'both, or neither (then the main job\'s model, or a toy one)')
+    if args.accuracy_toy or args.accuracy_config:
+        return
+    found = _main_job_model()
+    if found:
+        args.accuracy_config, args.accuracy_checkpoint = map(str, found)
+        print(f'accuracy: the main job\'s model {found[1]}', flush=True)
+    else:
+        print(f'accuracy: no trained model in {MAIN_JOB_DIR} (scripts/main_job.sh makes one); '
+              f'training a toy model for {args.accuracy_iterations} iterations instead',
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
-    parser.add_argument('--repeats', type=int, default=3, help='timed rounds per figure')
+    parser.add_argument('--repeats', type=int, default=4,
+                        help='timed rounds of the inference variants')
+    parser.add_argument('--train-repeats', type=int, default=2,
+                        help='timed rounds of the training variants (a 512x512 step takes '
+                             '~8-17 s on 2 cores; 2 rounds keep the whole run under 10 min)')
     parser.add_argument('--json', default='benchmarks/results/bench_pspnet_{device}.json')
-    parser.add_argument('--accuracy-config', help='config of a trained model to check')
+    parser.add_argument('--accuracy-config', help='config of a trained model to check '
+                        f'(default: the one scripts/main_job.sh trained into {MAIN_JOB_DIR})')
     parser.add_argument('--accuracy-checkpoint', help='its checkpoint')
+    parser.add_argument('--accuracy-toy', action='store_true',
+                        help='check a toy model trained in the benchmark even when the main '
+                             'job\'s checkpoint exists')
     parser.add_argument('--accuracy-iterations', type=int, default=150,
                         help='training iterations of the toy model when no checkpoint is given')
     parser.add_argument('--infer-size', type=int, nargs=2, default=(512, 1024),
@@ -131,10 +173,12 @@ def main() -> None:
     parser.add_argument('--skip', nargs='*', default=(),
                         choices=('inference', 'training', 'memory', 'accuracy'))
     args = parser.parse_args()
+    _default_accuracy_model(args)
     import psp_plugin  # noqa: F401
     if args.threads:
         torch.set_num_threads(args.threads)
     infer_size, train_size = tuple(args.infer_size), tuple(args.train_size)
+    started = time.perf_counter()
     device = torch.device(args.device)
     features = read_cpu_features()
     results = dict(
@@ -143,18 +187,22 @@ def main() -> None:
         infer_size=infer_size, train_size=train_size, threads=torch.get_num_threads(),
         cpu=features.as_dict(), rates_gflops=measure_rates(args.device))
     sections = dict(inference=lambda: inference_section(args.device, args.repeats, infer_size),
-                    training=lambda: training_section(args.device, args.repeats, train_size),
+                    training=lambda: training_section(args.device, args.train_repeats, train_size),
                     memory=lambda: memory_section(args.device, infer_size, train_size),
                     accuracy=lambda: accuracy_report(config=args.accuracy_config,
                                                      checkpoint=args.accuracy_checkpoint,
                                                      iterations=args.accuracy_iterations))
     out = Path(args.json.format(device=args.device))
     out.parent.mkdir(parents=True, exist_ok=True)
+    results['section_seconds'] = {'rates': time.perf_counter() - started}
     for name, run in sections.items():
         if name not in args.skip:
             print(f'... {name}', flush=True)
+            section_started = time.perf_counter()
             results[name] = run()
+            results['section_seconds'][name] = time.perf_counter() - section_started
             out.write_text(json.dumps(results, indent=1))  # keep finished sections if a later one fails
+    results['section_seconds']['total'] = time.perf_counter() - started
     derive(results)
     out.write_text(json.dumps(results, indent=1))
     print_report(results)

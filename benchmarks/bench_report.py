@@ -82,6 +82,9 @@ def print_report(results: dict) -> None:
         if cut:
             print(f'with_cp training memory cut: {cut["of_rise"]:.0%} of the step\'s rise, '
                   f'{cut["of_peak"]:.0%} of the process peak')
+    if 'section_seconds' in results:
+        print('\nWall time: ' + ', '.join(f'{name} {seconds:.0f} s' for name, seconds in
+                                         results['section_seconds'].items()))
     if 'accuracy' in results:
         accuracy = results['accuracy']
         print(f'\nAccuracy on {accuracy["source"]}: fp32 mIoU {accuracy["fp32"]["mIoU"]:.2f}')

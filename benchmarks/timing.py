@@ -1,7 +1,7 @@
 """Interleaved timing: every variant runs once per round, so load spikes hit all alike."""
 import statistics
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, Iterable, List
 
 import torch
 
@@ -16,24 +16,35 @@ def _synchronized(step: Step, device: str) -> float:
     return time.perf_counter() - start
 
 
-def interleaved_seconds(steps: Dict[str, Step], *, repeats: int,
-                        device: str = 'cpu') -> Dict[str, List[float]]:
+def interleaved_seconds(steps: Dict[str, Step], *, repeats: int, device: str = 'cpu',
+                        warm: Iterable[str] = ()) -> Dict[str, List[float]]:
     """Run each step once as warm-up, then ``repeats`` rounds of all steps in turn.
+
+    The order is reversed every round (A B C, C B A, A B C, ...).
 
     Args:
         steps (dict[str, Callable]): Name -> zero-argument callable to time.
         repeats (int): Timed rounds.
         device (str): 'cuda' synchronizes after each call.
+        warm (Iterable[str]): Names of steps the caller has already run once
+            at the timed shapes; they skip the warm-up call.
 
     Returns:
         dict[str, list[float]]: Seconds of every timed call, per name.
     """
-    for step in steps.values():
-        _synchronized(step, device)
+    already_warm = set(warm)
+    for name, step in steps.items():
+        if name not in already_warm:
+            _synchronized(step, device)
     seconds: Dict[str, List[float]] = {name: [] for name in steps}
+    order = list(steps)
     for _ in range(repeats):
-        for name, step in steps.items():
-            seconds[name].append(_synchronized(step, device))
+        for name in order:
+            seconds[name].append(_synchronized(steps[name], device))
+        # A-B-B-A: what runs right after another variant (allocator and cache
+        # state, clock ramps) changes place every round instead of always
+        # favouring the same variant.
+        order.reverse()
     return seconds
 
 

@@ -1,15 +1,9 @@
-# PSPNet R50-D8, Cityscapes 512x1024, 80k iterations (MMSeg: 78.55 mIoU).
-_base_ = [
-    './_base_/models/pspnet_r50-d8.py',
-    'mmseg::_base_/datasets/cityscapes.py',
-    './_base_/psp_default_runtime.py',
-    './_base_/schedules/psp_schedule_80k.py',
+# PSPNet R50-D8, Cityscapes 512x1024, 80k iterations: the flagship 40k recipe
+# trained twice as long, as MMSeg publishes it (MMSeg: 78.55 mIoU). Validation
+# and checkpoints every 8k.
+_base_ = './pspnet_r50.py'
+train_cfg = dict(max_iters=80000, val_interval=8000)
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=80000, by_epoch=False)
 ]
-crop_size = (512, 1024)
-data_preprocessor = dict(size=crop_size)
-model = dict(data_preprocessor=data_preprocessor)
-train_dataloader = dict(batch_size=2)
-val_evaluator = dict(
-    type='IoUMetric', iou_metrics=['mIoU', 'mDice', 'mFscore'])
-test_evaluator = val_evaluator
-auto_scale_lr = dict(enable=False, base_batch_size=8)
+default_hooks = dict(checkpoint=dict(interval=8000))

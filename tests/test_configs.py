@@ -7,6 +7,7 @@ SyncBN is reverted to BN (no process group on CPU), the backbone's pretrained
 tiny test input instead of the training crop size.
 """
 import copy
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import List
@@ -116,6 +117,25 @@ def test_recipes_start_from_imagenet_v1c_weights(config_path: Path) -> None:
     assert cfg.env_cfg.cudnn_benchmark is True
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
     assert 'tta_model' in cfg
+
+
+SCHEDULE_IN_NAME = re.compile(r'-(\d+)k_')
+SCHEDULED_RECIPES = [p for p in PUBLISHED_RECIPES if SCHEDULE_IN_NAME.search(p.name)]
+
+
+@pytest.mark.parametrize('config_path', SCHEDULED_RECIPES, ids=lambda path: path.name)
+def test_schedule_is_the_one_the_file_name_says(config_path: Path) -> None:
+    # The longer schedules inherit their shorter sibling and override the
+    # iteration counts: a missed override would train the wrong length.
+    iterations = int(SCHEDULE_IN_NAME.search(config_path.name).group(1)) * 1000
+    cfg = _load(config_path)
+    assert (cfg.train_cfg.type, cfg.train_cfg.max_iters) == ('IterBasedTrainLoop', iterations)
+    assert cfg.train_cfg.val_interval == iterations // 10
+    assert cfg.default_hooks.checkpoint.interval == iterations // 10
+    (poly,) = cfg.param_scheduler
+    assert (poly.type, poly.begin, poly.end, poly.power, poly.eta_min, poly.by_epoch) == (
+        'PolyLR', 0, iterations, 0.9, 1e-4, False)
+    assert cfg.default_hooks.checkpoint.max_keep_ckpts == 3
 
 
 def test_flagship_is_the_published_cityscapes_recipe() -> None:
