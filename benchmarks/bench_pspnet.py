@@ -1,6 +1,6 @@
 """Benchmark the plugin's PSPNet-R50-D8 against MMSeg's built-in one.
 
-One command (about 6-9 minutes on 2 CPU cores)::
+One command (8 min 39 s on a quiet 2-core CPU, README *Performance*)::
 
     .venv/bin/python benchmarks/bench_pspnet.py            # --device cuda on a GPU
 

@@ -14,7 +14,10 @@ hooks (:data:`PSP_DEFAULT_HOOKS`) as default hooks, the way MMEngine's
 allow_new_classifier=True))``) or switches it off with ``None``. They live here
 rather than in a ``_base_`` file because MMEngine refuses sibling ``_base_``
 files that both define ``default_hooks``, and MMSeg's schedules define it.
-Everything else is MMEngine's ``Runner``.
+A ``CheckpointHook`` default hook is run as
+:class:`~.rotate_after_save_hook.RotateAfterSaveCheckpointHook`, which removes
+old checkpoints only after the new one is written. Everything else is
+MMEngine's ``Runner``.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import os
 import os.path as osp
 from typing import Optional, Union
 
+from mmengine.hooks import CheckpointHook
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
@@ -78,6 +82,8 @@ def check_dataset_folders(dataset_cfg: dict) -> None:
 _MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler',
                            'checkpoint')
 
+_MMENGINE_CHECKPOINT_HOOK = ('CheckpointHook', 'mmengine.CheckpointHook', CheckpointHook)
+
 PSP_DEFAULT_HOOKS = dict(
     startup_checks=dict(type='StartupChecksHook', num_samples=32),
     checkpoint_compat=dict(type='CheckpointCompatibilityHook', allow_new_classifier=False),
@@ -96,9 +102,17 @@ class FailFastRunner(Runner):
     """
 
     def register_default_hooks(self, hooks: Optional[dict] = None) -> None:
-        """Register MMEngine's and the plugin's default hooks, minus those set to ``None``."""
+        """Register MMEngine's and the plugin's default hooks, minus those set to ``None``.
+
+        MMEngine's ``CheckpointHook`` becomes :class:`~.RotateAfterSaveCheckpointHook`
+        (same arguments), which deletes old checkpoints after the new one is saved.
+        """
         merged = {name: dict(hook) for name, hook in PSP_DEFAULT_HOOKS.items()}
+        merged['checkpoint'] = dict(type='CheckpointHook', interval=1)  # MMEngine's default
         merged.update(hooks or {})
+        checkpoint = merged['checkpoint']
+        if isinstance(checkpoint, dict) and checkpoint.get('type') in _MMENGINE_CHECKPOINT_HOOK:
+            merged['checkpoint'] = dict(checkpoint, type='RotateAfterSaveCheckpointHook')
         hooks = {name: hook for name, hook in merged.items()
                  if hook is not None or name in _MMENGINE_DEFAULT_HOOKS}
         super().register_default_hooks(hooks)
