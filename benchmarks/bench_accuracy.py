@@ -88,8 +88,15 @@ def train_toy_model(root: Path, *, iterations: int) -> tuple:
 
 
 def accuracy_report(*, config: Optional[str] = None, checkpoint: Optional[str] = None,
-                    iterations: int = 150, modes=('int8', 'bf16')) -> Dict[str, dict]:
-    """Pixel agreement with the plugin fp32 model and mIoU per fast mode."""
+                    iterations: int = 150, device: str = 'cpu',
+                    modes: Optional[tuple] = None) -> Dict[str, dict]:
+    """Pixel agreement with the plugin fp32 model and mIoU per fast mode.
+
+    The fast modes default to the device's: int8 and bf16 on CPU, fp16 on CUDA.
+    The toy model (no ``config``) is trained on the CPU either way.
+    """
+    if modes is None:
+        modes = ('int8', 'bf16') if device == 'cpu' else ('fp16',)
     import psp_plugin  # noqa: F401
     from mmseg.apis import init_model
     from psp_plugin.deploy import optimize_for_inference
@@ -108,13 +115,14 @@ def accuracy_report(*, config: Optional[str] = None, checkpoint: Optional[str] =
             cfg.train_dataloader.dataset.data_prefix.img_path
 
     def fresh():
-        model = init_model(copy.deepcopy(cfg), checkpoint=None, device='cpu')
+        model = init_model(copy.deepcopy(cfg), checkpoint=None, device=device)
         model.load_state_dict(state)
         return model.eval()
 
     num_classes = cfg.model.decode_head.num_classes
     reference, labels = _predict(fresh(), cfg)
-    report = dict(source=source, fp32=dict(mIoU=_mean_iou(reference, labels, num_classes)))
+    report = dict(source=source, device=device,
+                  fp32=dict(mIoU=_mean_iou(reference, labels, num_classes)))
     for mode in modes:
         fast = optimize_for_inference(fresh(), precision=mode, calib_images=str(calibration),
                                       num_calib_images=32)

@@ -191,7 +191,8 @@ def main() -> None:
                     memory=lambda: memory_section(args.device, infer_size, train_size),
                     accuracy=lambda: accuracy_report(config=args.accuracy_config,
                                                      checkpoint=args.accuracy_checkpoint,
-                                                     iterations=args.accuracy_iterations))
+                                                     iterations=args.accuracy_iterations,
+                                                     device=args.device))
     out = Path(args.json.format(device=args.device))
     out.parent.mkdir(parents=True, exist_ok=True)
     results['section_seconds'] = {'rates': time.perf_counter() - started}
