@@ -173,6 +173,10 @@ def main() -> None:
     parser.add_argument('--skip', nargs='*', default=(),
                         choices=('inference', 'training', 'memory', 'accuracy'))
     args = parser.parse_args()
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit(f'--device cuda: torch {torch.__version__} sees no CUDA device (a CPU '
+                         'build, no driver, or CUDA_VISIBLE_DEVICES hides it). Run without '
+                         '--device for the CPU benchmark, or install a CUDA build of torch.')
     _default_accuracy_model(args)
     import psp_plugin  # noqa: F401
     if args.threads:

@@ -5,6 +5,7 @@ section runs against the installed MMSeg, that the JSON holds what the README
 says it does, and that the derived figures follow from the measured ones.
 """
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,8 @@ TIMED = {'inference': ('mmseg fp32', 'plugin fp32', 'plugin fast fp32', 'plugin 
          'training': ('mmseg fp32', 'plugin fp32', 'plugin with_cp', 'plugin amp-bf16')}
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=REPO_ROOT,
+def _run(*args: str, env: dict = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
 
 
@@ -84,3 +85,11 @@ def test_config_without_checkpoint_is_refused_with_the_fix() -> None:
                     'training', 'memory', 'accuracy')
     assert finished.returncode != 0
     assert '--accuracy-config and --accuracy-checkpoint go together' in finished.stderr
+
+
+def test_cuda_without_a_gpu_is_refused_with_the_fix() -> None:
+    no_gpu = dict(os.environ, CUDA_VISIBLE_DEVICES='')  # the same on a GPU machine
+    finished = _run('--device', 'cuda', '--skip', 'inference', 'training', 'memory', 'accuracy',
+                    env=no_gpu)
+    assert finished.returncode != 0
+    assert 'sees no CUDA device' in finished.stderr and 'Run without --device' in finished.stderr
