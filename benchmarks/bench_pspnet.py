@@ -36,9 +36,10 @@ from timing import interleaved_seconds, summarize  # noqa: E402
 
 from psp_plugin.deploy import optimize_for_inference, read_cpu_features  # noqa: E402
 from psp_plugin.deploy.hardware import describe_device  # noqa: E402
+from psp_plugin.tools.main_job import (DEFAULT_WORK_DIR, JOB_CONFIG_NAME,  # noqa: E402
+                                       last_checkpoint)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-MAIN_JOB_DIR = 'work_dirs/main_job'  # where scripts/main_job.sh trains and evaluates
 
 
 def count_flops(step) -> float:
@@ -122,12 +123,13 @@ def memory_section(device: str, infer_size: tuple, train_size: tuple) -> dict:
 
 def _main_job_model() -> Optional[Tuple[Path, Path]]:
     """(config, checkpoint) the main job trained, or None when it has not run here."""
-    work_dir = REPO_ROOT / MAIN_JOB_DIR
-    config, pointer = work_dir / 'main_job_config.py', work_dir / 'last_checkpoint'
-    if not (config.is_file() and pointer.is_file()):
+    work_dir = REPO_ROOT / DEFAULT_WORK_DIR
+    config = work_dir / JOB_CONFIG_NAME
+    try:
+        checkpoint = Path(last_checkpoint(str(work_dir)))
+    except FileNotFoundError:
         return None
-    checkpoint = Path(pointer.read_text().strip())
-    return (config, checkpoint) if checkpoint.is_file() else None
+    return (config, checkpoint) if config.is_file() else None
 
 
 def _default_accuracy_model(args: argparse.Namespace) -> None:
@@ -142,7 +144,7 @@ def _default_accuracy_model(args: argparse.Namespace) -> None:
         args.accuracy_config, args.accuracy_checkpoint = map(str, found)
         print(f'accuracy: the main job\'s model {found[1]}', flush=True)
     else:
-        print(f'accuracy: no trained model in {MAIN_JOB_DIR} (scripts/main_job.sh makes one); '
+        print(f'accuracy: no trained model in {DEFAULT_WORK_DIR} (scripts/main_job.sh makes one); '
               f'training a toy model for {args.accuracy_iterations} iterations instead',
               flush=True)
 
@@ -158,7 +160,7 @@ def main() -> None:
                              '~8-17 s on 2 cores; 2 rounds keep the whole run under 10 min)')
     parser.add_argument('--json', default='benchmarks/results/bench_pspnet_{device}.json')
     parser.add_argument('--accuracy-config', help='config of a trained model to check '
-                        f'(default: the one scripts/main_job.sh trained into {MAIN_JOB_DIR})')
+                        f'(default: the one scripts/main_job.sh trained into {DEFAULT_WORK_DIR})')
     parser.add_argument('--accuracy-checkpoint', help='its checkpoint')
     parser.add_argument('--accuracy-toy', action='store_true',
                         help='check a toy model trained in the benchmark even when the main '

@@ -29,6 +29,8 @@ from psp_plugin.datasets.mni152_prepare import prepare_mni152
 from psp_plugin.tools import main_job_report as report
 
 CONFIG_NAME = 'pspnet_r18-d8_1xb8-600_mni152-2x-256x256.py'
+DEFAULT_WORK_DIR = osp.join('work_dirs', 'main_job')
+JOB_CONFIG_NAME = 'main_job_config.py'  # the config as run, written into the work dir
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGES = ('prepare data', 'train', 'test', 'report')
 
@@ -101,12 +103,13 @@ def job_config(*, config: str, data_root: str, work_dir: str,
         logger = cfg.default_hooks['logger']
         logger['interval'] = min(logger['interval'], iters)
     os.makedirs(work_dir, exist_ok=True)
-    path = osp.join(work_dir, 'main_job_config.py')
+    path = osp.join(work_dir, JOB_CONFIG_NAME)
     cfg.dump(path)
     return path
 
 
-def _last_checkpoint(work_dir: str) -> str:
+def last_checkpoint(work_dir: str) -> str:
+    """The checkpoint that ``work_dir/last_checkpoint`` names; FileNotFoundError with the fix."""
     pointer = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(pointer):
         raise FileNotFoundError(
@@ -170,8 +173,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--config',
                         default=osp.join(REPO_ROOT, 'configs', CONFIG_NAME))
     parser.add_argument('--data-root', default=osp.join('data', 'mni152'))
-    parser.add_argument('--work-dir', default=osp.join('work_dirs',
-                                                       'main_job'))
+    parser.add_argument('--work-dir', default=DEFAULT_WORK_DIR)
     parser.add_argument('--iters', type=int, default=None,
                         help='override the recipe\'s number of iterations')
     parser.add_argument('--skip-train', action='store_true',
@@ -202,7 +204,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                     '--work-dir', args.work_dir])
         times['train_s'] = round(time.time() - stage, 1)
         _latest_scalars(args.work_dir)
-    checkpoint = _last_checkpoint(args.work_dir)
+    checkpoint = last_checkpoint(args.work_dir)
     _banner(3, f'mim test {checkpoint}', started)
     stage = time.time()
     test_dir = osp.join(args.work_dir, 'test')

@@ -85,7 +85,7 @@ def test_skip_train_without_checkpoint_says_what_to_do(tmp_path):
         data_root='unused', work_dir=str(tmp_path), iters=None)
     assert osp.isfile(config)
     with pytest.raises(FileNotFoundError, match='without --skip-train'):
-        main_job._last_checkpoint(str(tmp_path))
+        main_job.last_checkpoint(str(tmp_path))
 
 
 @pytest.mark.parametrize('iters', [1, 30, 5000])
