@@ -1,7 +1,7 @@
 """Accuracy of the fast modes on a trained model: pixel agreement and mIoU change.
 
 By default a plugin PSPNet-R18-D8 is trained briefly on generated toy scenes
-(psp_plugin.datasets.toy_scenes) inside the benchmark; pass a config and a
+(psp_plugin.testing.toy_scenes) inside the benchmark; pass a config and a
 checkpoint (e.g. the brain-MRI main-job model) to check that model instead.
 int8 is calibrated on training images and evaluated on validation images.
 """
@@ -63,7 +63,8 @@ def train_toy_model(root: Path, *, iterations: int) -> tuple:
     """Train a plugin PSPNet-R18-D8 on generated toy scenes; return (cfg, state_dict)."""
     from mmseg.apis import init_model
     from mmseg.registry import DATASETS
-    from psp_plugin.datasets.toy_scenes import make_toy_scenes
+
+    from psp_plugin.testing.toy_scenes import make_toy_scenes
     make_toy_scenes(root, num_train=48, num_val=24, size=(64, 64))
     cfg = Config.fromfile(str(TOY_CONFIG))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -97,8 +98,9 @@ def accuracy_report(*, config: Optional[str] = None, checkpoint: Optional[str] =
     """
     if modes is None:
         modes = ('int8', 'bf16') if device == 'cpu' else ('fp16',)
-    import psp_plugin  # noqa: F401
     from mmseg.apis import init_model
+
+    import psp_plugin  # noqa: F401
     from psp_plugin.deploy import optimize_for_inference
     init_default_scope('mmseg')
     workdir = Path(tempfile.mkdtemp(prefix='psp_bench_accuracy_'))

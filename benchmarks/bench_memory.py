@@ -42,6 +42,7 @@ WARM_UP_TRAIN_SIZE = (64, 64)
 def _prepare(which: str, task: str, device: str, size: tuple):
     """(warm-up call, measured call) of ``which`` doing ``task`` at ``size``."""
     from bench_models import build_segmentor, train_batch, train_step
+
     from psp_plugin.deploy import optimize_for_inference
     segmentor = build_segmentor(which, with_cp=task == 'train-cp').to(device)
     if task.startswith('train'):

@@ -36,8 +36,9 @@ def model_config(which: str, *, with_cp: bool = False, num_classes: int = 19) ->
 def build_segmentor(which: str, *, with_cp: bool = False,
                     state_dict: Dict[str, torch.Tensor] = None) -> nn.Module:
     """Build a segmentor; load ``state_dict`` (strict) when given."""
-    import psp_plugin  # noqa: F401  (registers the plugin modules)
     from mmseg.registry import MODELS
+
+    import psp_plugin  # noqa: F401  (registers the plugin modules)
     init_default_scope('mmseg')
     cfg = model_config(which, with_cp=with_cp)
     torch.manual_seed(0)

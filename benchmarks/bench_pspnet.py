@@ -31,13 +31,14 @@ from bench_accuracy import accuracy_report  # noqa: E402
 from bench_memory import measure_in_subprocess  # noqa: E402
 from bench_models import build_pair, build_segmentor, train_batch, train_step  # noqa: E402
 from bench_report import derive, print_report  # noqa: E402
+from bench_runtimes import agreement, runtime_steps  # noqa: E402
 from hardware_rates import measure_rates  # noqa: E402
 from timing import interleaved_seconds, summarize  # noqa: E402
 
 from psp_plugin.deploy import optimize_for_inference, read_cpu_features  # noqa: E402
 from psp_plugin.deploy.hardware import describe_device  # noqa: E402
-from psp_plugin.tools.main_job import (DEFAULT_WORK_DIR, JOB_CONFIG_NAME,  # noqa: E402
-                                       last_checkpoint)
+from psp_plugin.engine.checkpoint import require_last_checkpoint  # noqa: E402
+from psp_plugin.fit.main_job import DEFAULT_WORK_DIR, JOB_CONFIG_NAME  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +50,7 @@ def count_flops(step) -> float:
     return float(counter.get_total_flops())
 
 
-def inference_section(device: str, repeats: int, size: tuple) -> dict:
+def inference_section(device: str, repeats: int, size: tuple, runtimes: bool = False) -> dict:
     mmseg_model, plugin_model = build_pair()
     fast_modes = ('fp32', 'bf16', 'int8') if device == 'cpu' else ('fp32', 'fp16')
     image = torch.randn(1, 3, *size, device=device)
@@ -64,11 +65,20 @@ def inference_section(device: str, repeats: int, size: tuple) -> dict:
     def forward(model):
         return lambda: model._forward(image)
 
+    steps = {name: forward(m) for name, m in models.items()}
+    block = {}
+    if runtimes and device == 'cpu':  # same model, image, threads, calibration and rounds
+        extra, block['runtimes'] = runtime_steps(mmseg_model, image, calibration,
+                                                 torch.get_num_threads())
+        steps.update(extra)
     with torch.no_grad():
         flops = count_flops(forward(models['plugin fp32']))  # doubles as its warm-up call
-        seconds = interleaved_seconds({name: forward(m) for name, m in models.items()},
-                                      repeats=repeats, device=device, warm=['plugin fp32'])
-    return dict(flops=flops, times={name: summarize(s) for name, s in seconds.items()})
+        seconds = interleaved_seconds(steps, repeats=repeats, device=device, warm=['plugin fp32'])
+        if block.get('runtimes') and 'skipped' not in block['runtimes']:
+            reference = models['mmseg fp32']._forward(image)
+            block['runtimes']['argmax_agreement_with_mmseg_fp32'] = {
+                name: agreement(steps[name](), reference) for name in extra}
+    return dict(flops=flops, times={name: summarize(s) for name, s in seconds.items()}, **block)
 
 
 def _grad_difference(reference, candidate) -> float:
@@ -126,7 +136,7 @@ def _main_job_model() -> Optional[Tuple[Path, Path]]:
     work_dir = REPO_ROOT / DEFAULT_WORK_DIR
     config = work_dir / JOB_CONFIG_NAME
     try:
-        checkpoint = Path(last_checkpoint(str(work_dir)))
+        checkpoint = Path(require_last_checkpoint(str(work_dir)))
     except FileNotFoundError:
         return None
     return (config, checkpoint) if config.is_file() else None
@@ -172,6 +182,10 @@ def main() -> None:
     parser.add_argument('--train-size', type=int, nargs=2, default=(512, 512),
                         metavar=('H', 'W'), help='training crop size (batch 2)')
     parser.add_argument('--threads', type=int, help='torch threads (default: torch\'s choice)')
+    parser.add_argument('--runtimes', action='store_true',
+                        help='also time ONNX Runtime fp32 and OpenVINO fp32/int8 (NNCF PTQ on the '
+                        "same calibration images) on MMSeg's model, interleaved with the others "
+                        "(CPU; the [bench] extra; adds minutes: export, NNCF, 3 more variants)")
     parser.add_argument('--skip', nargs='*', default=(),
                         choices=('inference', 'training', 'memory', 'accuracy'))
     args = parser.parse_args()
@@ -192,7 +206,8 @@ def main() -> None:
         python=platform.python_version(), torch=torch.__version__,
         infer_size=infer_size, train_size=train_size, threads=torch.get_num_threads(),
         cpu=features.as_dict(), rates_gflops=measure_rates(args.device))
-    sections = dict(inference=lambda: inference_section(args.device, args.repeats, infer_size),
+    sections = dict(inference=lambda: inference_section(args.device, args.repeats, infer_size,
+                                                        runtimes=args.runtimes),
                     training=lambda: training_section(args.device, args.train_repeats, train_size),
                     memory=lambda: memory_section(args.device, infer_size, train_size),
                     accuracy=lambda: accuracy_report(config=args.accuracy_config,
@@ -213,6 +228,8 @@ def main() -> None:
     derive(results)
     out.write_text(json.dumps(results, indent=1))
     print_report(results)
+    if results.get('inference', {}).get('runtimes'):
+        print(f"\nruntimes: {json.dumps(results['inference']['runtimes'])}")
     print(f'JSON: {out}')
 
 

@@ -52,7 +52,7 @@ def main() -> None:
     if not paths:
         raise FileNotFoundError(
             f'No val labels in {args.data_root}; run `python -m '
-            'psp_plugin.tools.prepare_mni152` first.')
+            'psp_plugin.cli.prepare_mni152` first.')
     labels = [np.asarray(Image.open(p)) for p in paths]
     print(f'{len(labels)} val slices; ceiling IoU (%) per output stride')
     print('| OS | background | grey_matter | white_matter | mIoU |')

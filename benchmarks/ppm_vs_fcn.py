@@ -11,9 +11,9 @@ IoU and mIoU of both on the validation split. Each pair of configs lives under
 Datasets:
     context-scenes: generated 128x128 scenes where a disc is a ``ball`` under a
         sky band and a ``lamp`` under a ceiling band, drawn identically and at
-        least 64 px from the band (see ``psp_plugin.datasets.context_scenes``).
+        least 64 px from the band (see ``psp_plugin.testing.context_scenes``).
     mni152: the brain-MRI tissue slices of the main job
-        (``psp_plugin.datasets.mni152_prepare``), where context matters less.
+        (``psp_plugin.data.mni152_prepare``), where context matters less.
 
 Usage:
     .venv/bin/python benchmarks/ppm_vs_fcn.py --dataset context-scenes \\
@@ -33,8 +33,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
-from psp_plugin.datasets.context_scenes import generate_context_scenes
-from psp_plugin.datasets.mni152_prepare import prepare_mni152
+from psp_plugin.data.mni152_prepare import prepare_mni152
+from psp_plugin.testing.context_scenes import generate_context_scenes
 
 CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
 HEADS = ('ppm', 'fcn')

@@ -1,6 +1,6 @@
 # The main job's recipe: PSPNet (the plugin's DilatedResNet-18 at output
 # stride 8, PPMHead, AuxFCNHead) trained from scratch on CPU on brain-MRI
-# tissue slices of the MNI152 template (python -m psp_plugin.tools.main_job).
+# tissue slices of the MNI152 template (psp-plugin main-job).
 #
 # Why it looks like this (see README "The main job"):
 # * Slices are upsampled 2x (bilinear) before the network, so the output

@@ -1,7 +1,7 @@
 # A PSPNet R18-D8 that trains in seconds on CPU on the generated toy scenes
-# (psp_plugin.datasets.toy_scenes: 4 classes, 64x64), for end-to-end checks
+# (psp_plugin.testing.toy_scenes: 4 classes, 64x64), for end-to-end checks
 # of the mim workflows. Generate the data with
-#   python -c "from psp_plugin.datasets import make_toy_scenes; make_toy_scenes('data/toy_scenes')"
+#   python -c "from psp_plugin.testing import make_toy_scenes; make_toy_scenes('data/toy_scenes')"
 # and point the config elsewhere with the environment variable
 # PSP_TOY_DATA_ROOT or with --cfg-options
 # train_dataloader.dataset.data_root=DIR val_dataloader.dataset.data_root=DIR
@@ -10,6 +10,8 @@ _base_ = [
     './_base_/models/pspnet_r50-d8.py',
     './_base_/psp_default_runtime.py',
 ]
+# the toy scenes dataset lives in psp_plugin.testing
+custom_imports = dict(imports=['psp_plugin', 'psp_plugin.testing'], allow_failed_imports=False)
 num_classes = 4
 crop_size = (64, 64)
 norm_cfg = dict(type='BN', requires_grad=True)
@@ -96,7 +98,6 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=10,
                     save_best='mIoU', rule='greater', max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook', interval=1),
-    pretrained_check=dict(type='PretrainedWeightsCheckHook'))
+    visualization=dict(type='SegVisualizationHook', interval=1))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)

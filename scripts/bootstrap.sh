@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up the project's isolated environment in .venv/ without a human:
 #   torch (CPU wheel, unless a torch is already there) -> mmcv 2.1.0 built with its compiled ops
-#   -> MMSegmentation 1.2.2 / MMEngine 0.10.7 -> psp_plugin (editable) -> test requirements.
+#   -> MMSegmentation 1.2.2 / MMEngine 0.10.7 -> psp_plugin (editable) with all its extras
+#   (`.[all]`: medical, geo, export, bench, report, mim, tests; see setup.py).
 # First run: ~10-15 min on 2 cores (the mmcv build); later runs: a few seconds.
 # Environment: PSP_PYTHON (interpreter for the venv, default python3), PSP_VENV (default <repo>/.venv).
 set -euo pipefail
@@ -32,7 +33,7 @@ run_logged() {
   fi
 }
 
-stamp=$(cat "$repo/setup.py" "$repo/requirements/"*.txt "$repo/scripts/bootstrap.sh" | sha256sum | cut -d' ' -f1)
+stamp=$(cat "$repo/setup.py" "$repo/scripts/bootstrap.sh" | sha256sum | cut -d' ' -f1)
 if [[ -f $stamp_file && $(cat "$stamp_file") == "$stamp" ]] \
    && "$py" -c 'import mmcv._ext, mmseg, psp_plugin' >/dev/null 2>&1; then
   say "environment ready: $venv (delete $stamp_file to force a re-check)"
@@ -66,10 +67,8 @@ else
   "$py" -c 'import mmcv._ext' || { say "mmcv was installed but mmcv._ext does not import; see $logs/mmcv.log"; exit 1; }
 fi
 
-say "installing psp_plugin (editable) with MMSegmentation 1.2.2, MMEngine 0.10.7 and friends"
-run_logged "$logs/plugin.log" "${pip[@]}" install -e "$repo"
-say "installing test requirements (requirements/tests.txt)"
-run_logged "$logs/tests.log" "${pip[@]}" install -r "$repo/requirements/tests.txt"
+say "installing psp_plugin (editable) with MMSegmentation 1.2.2, MMEngine 0.10.7 and all extras (.[all])"
+run_logged "$logs/plugin.log" "${pip[@]}" install -e "$repo[all]"
 
 "$py" - <<'PY'
 import mmcv, mmcv._ext, mmengine, mmseg, torch

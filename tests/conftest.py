@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from psp_plugin.datasets.toy_scenes import make_toy_scenes
+from psp_plugin.testing.toy_scenes import make_toy_scenes
 
 
 @pytest.fixture(scope='session')

@@ -14,13 +14,14 @@ from typing import List
 
 import pytest
 import torch
-from mmengine.model import revert_sync_batchnorm
 from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
+from psp_plugin.engine.runner import PSP_DEFAULT_HOOKS
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs'
 # Every segmentor config; _base_ holds fragments and interop/ configs for
@@ -110,7 +111,9 @@ def test_recipes_start_from_imagenet_v1c_weights(config_path: Path) -> None:
     assert backbone.init_cfg == dict(type='Pretrained',
                                      checkpoint=f'open-mmlab://resnet{backbone.depth}_v1c')
     assert cfg.model.get('pretrained') is None  # one source of weights, not two
-    assert cfg.default_hooks.pretrained_check.type == 'PretrainedWeightsCheckHook'
+    # FailFastRunner's one table of default hooks adds the pretrained-weights check
+    assert cfg.runner_type == 'FailFastRunner'
+    assert PSP_DEFAULT_HOOKS['pretrained_check']['type'] == 'PretrainedWeightsCheckHook'
     assert cfg.default_hooks.checkpoint.save_best in ('mIoU', 'mDice')
     assert cfg.default_hooks.checkpoint.max_keep_ckpts >= 1
     assert set(cfg.val_evaluator.iou_metrics) == {'mIoU', 'mDice', 'mFscore'}

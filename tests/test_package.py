@@ -37,8 +37,39 @@ def test_registered_modules_build_by_name_and_run():
         assert aux_head(features).shape == (1, 3, 5, 6)
 
 
-@pytest.mark.parametrize('name', ['ToySceneDataset', 'MNI152TissueDataset'])
-def test_datasets_are_registered_in_mmseg_scope(name):
+@pytest.mark.parametrize('name, package', [('MNI152TissueDataset', 'psp_plugin.data.'),
+                                           ('ToySceneDataset', 'psp_plugin.testing.'),
+                                           ('ContextScenesDataset', 'psp_plugin.testing.')])
+def test_datasets_are_registered_in_mmseg_scope(name, package):
+    import psp_plugin.testing  # noqa: F401  (the synthetic datasets register on import)
+
     dataset_class = DATASETS.get(name)
     assert dataset_class is not None, f'{name} is not in mmseg.registry.DATASETS'
-    assert dataset_class.__module__.startswith('psp_plugin.datasets.')
+    assert dataset_class.__module__.startswith(package)
+
+
+def test_install_is_idempotent_and_keeps_safe_loading(tmp_path):
+    from mmengine.fileio import get_file_backend
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from psp_plugin.engine.checkpoint import AtomicLocalBackend, install
+    from psp_plugin.engine.checkpoint.safe_loading import load_local_checkpoint
+
+    install()
+    install()
+    assert CheckpointLoader._schemes[''] is load_local_checkpoint
+    assert isinstance(get_file_backend(str(tmp_path / 'x.pth')), AtomicLocalBackend)
+
+
+def test_every_package_declares_all():
+    root = Path(psp_plugin.__file__).parent
+    missing = [str(init.relative_to(root.parent)) for init in root.rglob('__init__.py')
+               if '__all__' not in init.read_text()]
+    assert not missing, f'packages without __all__: {missing}'
+
+
+def test_no_module_is_longer_than_300_lines():
+    root = Path(psp_plugin.__file__).parent
+    long = {str(path.relative_to(root.parent)): n for path in root.rglob('*.py')
+            if (n := len(path.read_text().splitlines())) > 300}
+    assert not long, f'split these modules (over 300 lines): {long}'

@@ -8,7 +8,7 @@
 # it sets data_root, the iteration budget, the seed and the shared initial
 # backbone weights (model.backbone.init_cfg) on both.
 _base_ = ['mmseg::_base_/default_runtime.py']
-custom_imports = dict(imports=['psp_plugin'], allow_failed_imports=False)
+custom_imports = dict(imports=['psp_plugin', 'psp_plugin.testing'], allow_failed_imports=False)
 
 num_classes = 5
 max_iters = 250

@@ -26,9 +26,15 @@ from torch import Tensor
 from .bn_folding import trace_and_fold_batchnorm
 from .calibration import CalibrationSource, load_calibration_images
 from .int8 import quantize_core
-from .logits_core import (INPUT_DTYPES, FastInferenceHead, PrecisionAdapter,
-                          SegmentationLogitsCore, install_fast_head)
+from .logits_core import (
+    INPUT_DTYPES,
+    FastInferenceHead,
+    PrecisionAdapter,
+    SegmentationLogitsCore,
+    install_fast_head,
+)
 from .precision import check_precision_name, resolve_precision
+
 
 def _check_segmentor(segmentor: nn.Module) -> None:
     if isinstance(getattr(segmentor, 'decode_head', None), FastInferenceHead):

@@ -21,8 +21,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor, fx
 
-from .logits_core import (FastInferenceHead, PrecisionAdapter, SegmentationLogitsCore,
-                          install_fast_head)
+from .logits_core import FastInferenceHead, PrecisionAdapter, SegmentationLogitsCore, install_fast_head
 
 QUANTIZED_ENGINE = 'x86'
 #: Layers kept in float: the per-pixel classifier is tiny and sets the argmax.

@@ -4,10 +4,10 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from torch import Tensor
-
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+from torch import Tensor
+
 from .input_checks import select_head_input
 
 

@@ -4,12 +4,11 @@ from typing import Optional, Sequence, Tuple
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
+from mmseg.registry import MODELS
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmseg.registry import MODELS
-from .backbone_args import (check_mmseg_resnet_args,
-                            resolve_strides_and_dilations)
+from .backbone_args import check_mmseg_resnet_args, resolve_strides_and_dilations
 from .res_stage import build_res_stage
 from .resnet_blocks import BasicResidualBlock, BottleneckResidualBlock
 

@@ -10,8 +10,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import Tensor
 
 try:  # torch >= 2.6 separates torch.fx tracing from torch.export
-    from torch.fx._symbolic_trace import \
-        is_fx_symbolic_tracing as is_fx_tracing
+    from torch.fx._symbolic_trace import is_fx_symbolic_tracing as is_fx_tracing
 except ImportError:  # older torch
     from torch.fx._symbolic_trace import is_fx_tracing
 

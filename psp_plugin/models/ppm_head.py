@@ -5,10 +5,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from torch import Tensor
-
+from mmengine.logging import print_log
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+from torch import Tensor
+
+from .fusion_conv_module import factorization_blocker, fused_pyramid_features
 from .input_checks import select_head_input
 from .single_value_norm import normalize_allowing_single_value
 
@@ -39,6 +41,13 @@ class PPMHead(BaseDecodeHead):
     upsampled bilinearly to the input size and concatenated with the input;
     a 3x3 ConvModule fuses them, then dropout and the 1x1 classifier.
 
+    By default the fusion conv is computed without upsampling the branches
+    (``factorized_fusion=True``): the conv of the concatenation equals the
+    conv of ``x`` with its share of the weight plus, per branch, the weight
+    applied on the bins and then upsampled, tap by tap (see
+    ``psp_plugin.models.pyramid_fusion``). Same parameters and outputs within
+    float rounding, for training and inference; the fusion conv costs half.
+
     Call flow (from ``BaseDecodeHead``): ``loss(): forward() ->
     loss_by_feat()`` and ``predict(): forward() -> predict_by_feat()``.
 
@@ -54,6 +63,10 @@ class PPMHead(BaseDecodeHead):
         pool_scales (Sequence[int]): Bins per side of each pyramid level.
             Default: (1, 2, 3, 6).
         pool_type (str): 'avg' (default) or 'max' adaptive pooling.
+        factorized_fusion (bool): Compute the fusion conv factorized
+            wherever that is exact (a zero-padded, stride-1 conv; otherwise the
+            head logs why and concatenates). False always concatenates, the
+            literal computation. Default: True.
         **kwargs: ``BaseDecodeHead`` arguments: ``in_channels``,
             ``channels``, ``num_classes`` (required), ``in_index``,
             ``dropout_ratio``, ``norm_cfg``, ``align_corners``,
@@ -71,6 +84,7 @@ class PPMHead(BaseDecodeHead):
     def __init__(self,
                  pool_scales: Sequence[int] = (1, 2, 3, 6),
                  pool_type: str = 'avg',
+                 factorized_fusion: bool = True,
                  **kwargs) -> None:
         pool_scales = check_pool_scales(pool_scales)
         if pool_type not in POOL_TYPES:
@@ -97,6 +111,37 @@ class PPMHead(BaseDecodeHead):
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
+        self.channel_split = (self.in_channels, ) + (self.channels, ) * len(pool_scales)
+        blocker = factorization_blocker(self.bottleneck, self.channel_split)
+        if factorized_fusion and blocker:
+            print_log(f'PPMHead: the factorized fusion is not exact here ({blocker}); the '
+                      'bottleneck runs on the concatenated maps', logger='current')
+        self.factorized_fusion = bool(factorized_fusion) and blocker is None
+
+    def pooled_branches(self, x: Tensor) -> List[Tensor]:
+        """Pool and reduce ``x`` at every pyramid level (not upsampled).
+
+        Args:
+            x (Tensor): (N, in_channels, H, W) features.
+
+        Returns:
+            list[Tensor]: one (N, channels, s, s) map per pool scale ``s``.
+        """
+        outs = []
+        for branch in self.psp_modules:
+            pool, conv_module = branch[0], branch[1]
+            out = conv_module.conv(pool(x))
+            if conv_module.with_norm:
+                out = normalize_allowing_single_value(conv_module.norm, out)
+            if conv_module.with_activation:
+                out = conv_module.activate(out)
+            outs.append(out)
+        return outs
+
+    def upsample(self, branch: Tensor, x: Tensor) -> Tensor:
+        """Resize ``branch`` (N, C, s, s) bilinearly to ``x``'s (H, W)."""
+        return F.interpolate(branch, size=x.shape[2:], mode='bilinear',
+                             align_corners=self.align_corners)
 
     def pyramid_branches(self, x: Tensor) -> List[Tensor]:
         """Pool, reduce and upsample ``x`` at every pyramid level.
@@ -107,21 +152,7 @@ class PPMHead(BaseDecodeHead):
         Returns:
             list[Tensor]: one (N, channels, H, W) map per pool scale.
         """
-        outs = []
-        for branch in self.psp_modules:
-            pool, conv_module = branch[0], branch[1]
-            out = conv_module.conv(pool(x))
-            if conv_module.with_norm:
-                out = normalize_allowing_single_value(conv_module.norm, out)
-            if conv_module.with_activation:
-                out = conv_module.activate(out)
-            outs.append(
-                F.interpolate(
-                    out,
-                    size=x.shape[2:],
-                    mode='bilinear',
-                    align_corners=self.align_corners))
-        return outs
+        return [self.upsample(branch, x) for branch in self.pooled_branches(x)]
 
     def _forward_feature(self, inputs: Sequence[Tensor]) -> Tensor:
         """Fused pyramid features before the classifier.
@@ -134,7 +165,13 @@ class PPMHead(BaseDecodeHead):
             Tensor: (N, channels, H, W).
         """
         x = select_head_input(self, inputs, config_key='model.decode_head')
-        return self.bottleneck(torch.cat([x] + self.pyramid_branches(x), 1))
+        pooled = self.pooled_branches(x)
+        if self.factorized_fusion:
+            return fused_pyramid_features(self.bottleneck, x, pooled,
+                                          channel_split=self.channel_split,
+                                          align_corners=self.align_corners)
+        upsampled = [self.upsample(branch, x) for branch in pooled]
+        return self.bottleneck(torch.cat([x] + upsampled, 1))
 
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         """Segmentation logits (N, num_classes, H, W) at feature resolution.

@@ -5,8 +5,7 @@ import torch.nn as nn
 
 from psp_plugin.deploy import SegmentationLogitsCore, fold_batchnorm, trace_and_fold_batchnorm
 from psp_plugin.deploy.bn_folding import trace_module
-
-from .conftest import build_small_segmentor
+from psp_plugin.testing.small_toy_model import build_small_segmentor
 
 
 def _randomize_batchnorm_statistics(module: nn.Module) -> None:

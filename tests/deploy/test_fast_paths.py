@@ -3,8 +3,7 @@ import pytest
 import torch
 
 from psp_plugin.deploy import FastInferenceHead, optimize_for_inference
-
-from .conftest import preprocessed_images
+from psp_plugin.testing.small_toy_model import preprocessed_images
 
 
 def _logits(segmentor, images):

@@ -5,10 +5,14 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from psp_plugin.deploy import (FastInferenceHook, load_calibration_images, load_int8_model,
-                               optimize_for_inference, save_int8_model)
-
-from .conftest import build_small_segmentor, preprocessed_images
+from psp_plugin.deploy import (
+    FastInferenceHook,
+    load_calibration_images,
+    load_int8_model,
+    optimize_for_inference,
+    save_int8_model,
+)
+from psp_plugin.testing.small_toy_model import build_small_segmentor, preprocessed_images
 
 
 def _logits(segmentor, images):

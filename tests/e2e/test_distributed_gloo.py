@@ -18,7 +18,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from mmengine.config import Config
 
-from .conftest import TOY_CONFIG
+from psp_plugin.testing.mim import TOY_CONFIG
 
 pytestmark = pytest.mark.e2e
 WORLD_SIZE = 2
@@ -38,8 +38,9 @@ def _train_on_rank(rank: int, config_file: str, port: int, out_dir: str) -> None
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
                             world_size=WORLD_SIZE)
     try:
-        import psp_plugin  # noqa: F401  (registers the plugin in this process)
         from mmengine.runner import Runner
+
+        import psp_plugin  # noqa: F401  (registers the plugin in this process)
 
         runner = Runner.from_cfg(Config.fromfile(config_file))
         runner.train()

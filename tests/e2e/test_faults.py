@@ -4,9 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from psp_plugin.engine.safe_loading import CheckpointLoadError
-from .reliability_support import (assert_bit_identical, reference_work_dir, resume_config,
-                                  train_in_process)
+from psp_plugin.engine.checkpoint.safe_loading import CheckpointLoadError
+from psp_plugin.testing.reliability import (
+    assert_bit_identical,
+    reference_work_dir,
+    resume_config,
+    train_in_process,
+)
+
 from .test_resume import _mim_train
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +43,7 @@ def test_kill_during_checkpoint_write_leaves_no_truncated_checkpoint(
     work_dir.mkdir()
     resume_config(work_dir=work_dir, data_root=toy_scenes_root,
                   extra_hooks=dict(interrupt=dict(type='KillDuringSaveHook', iteration=4)),
-                  extra_imports=('tests.e2e.reliability_support',)).dump(str(tmp_path / 'kill.py'))
+                  extra_imports=('psp_plugin.testing.reliability',)).dump(str(tmp_path / 'kill.py'))
     killed = _mim_train(tmp_path / 'kill.py', work_dir)
 
     assert killed.returncode != 0, 'the training process was not killed'

@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from .conftest import TOY_CONFIG, TOY_MAX_ITERS, run_mim
+from psp_plugin.testing.mim import TOY_CONFIG, run_mim
+
+from .conftest import TOY_MAX_ITERS
 
 pytestmark = pytest.mark.e2e
 METRIC_LINE = re.compile(r'aAcc: (\d+\.\d+)\s+mIoU: (\d+\.\d+)\s+mAcc: (\d+\.\d+)'
@@ -42,7 +44,7 @@ def test_mim_test_reports_metrics_and_writes_overlays(toy_train_run: dict,
     output = run_mim(['test', 'mmsegmentation', str(TOY_CONFIG), '--checkpoint', str(checkpoint),
                       '--gpus', '0', '--work-dir', str(tmp_path / 'test'),
                       '--show-dir', str(show_dir)],
-                     data_root=toy_train_run['data_root'], cwd=tmp_path)
+                     data_root=toy_train_run['data_root'], cwd=tmp_path).output
     metrics = _final_metrics(output)
     train_log = next(toy_train_run['work_dir'].glob('*/*.log')).read_text()
     assert metrics['mIoU'] == _final_metrics(train_log)['mIoU']  # same weights, same data
@@ -59,7 +61,7 @@ def test_mim_test_with_tta(toy_train_run: dict, tmp_path: Path) -> None:
     work_dir = tmp_path / 'tta'
     output = run_mim(['test', 'mmsegmentation', str(TOY_CONFIG), '--checkpoint', str(checkpoint),
                       '--gpus', '0', '--work-dir', str(work_dir), '--tta'],
-                     data_root=toy_train_run['data_root'], cwd=tmp_path)
+                     data_root=toy_train_run['data_root'], cwd=tmp_path).output
     assert 0.0 <= _final_metrics(output)['mIoU'] <= 100.0
     ran = Config.fromfile(work_dir / TOY_CONFIG.name)  # the config as MMSeg's test.py ran it
     assert ran.model.type == 'SegTTAModel' and ran.model.module.type == 'EncoderDecoder'

@@ -5,27 +5,21 @@ flips consume the generators every iteration; validation at 3 and 6). The
 interrupted runs are real ``mim train`` processes stopped by a signal right
 after iteration 4's checkpoint and continued with ``mim train --resume``.
 """
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .reliability_support import (REPO_ROOT, assert_bit_identical, reference_work_dir,
-                                  resume_config)
+from psp_plugin.testing.mim import run_mim
+from psp_plugin.testing.reliability import assert_bit_identical, reference_work_dir, resume_config
 
 pytestmark = pytest.mark.e2e
-MIM = Path(sys.executable).with_name('mim')
 
 
 def _mim_train(config: Path, work_dir: Path, *extra: str) -> subprocess.CompletedProcess:
-    """Run ``mim train`` on CPU with the repository importable (for the test hooks)."""
-    env = dict(os.environ, PYTHONPATH=f'{REPO_ROOT}{os.pathsep}{os.environ.get("PYTHONPATH", "")}')
-    return subprocess.run([str(MIM), 'train', 'mmsegmentation', str(config), '--gpus', '0',
-                           '--work-dir', str(work_dir), *extra],
-                          cwd=work_dir.parent, env=env, capture_output=True, text=True,
-                          timeout=600)
+    """Run ``mim train`` on CPU; the config imports the test hooks from psp_plugin.testing."""
+    return run_mim(['train', 'mmsegmentation', str(config), '--gpus', '0', '--work-dir', str(work_dir),
+                    *extra], cwd=work_dir.parent, check=False)
 
 
 def test_mim_resume_after_sigterm_matches_uninterrupted_run(
@@ -37,7 +31,7 @@ def test_mim_resume_after_sigterm_matches_uninterrupted_run(
         work_dir=work_dir, data_root=toy_scenes_root,
         extra_hooks=dict(interrupt=dict(type='SignalAtIterationHook', iteration=4,
                                         signal_name='SIGTERM')),
-        extra_imports=('tests.e2e.reliability_support',))
+        extra_imports=('psp_plugin.testing.reliability',))
     interrupted.dump(str(tmp_path / 'interrupted.py'))
     killed = _mim_train(tmp_path / 'interrupted.py', work_dir)
 
@@ -61,7 +55,7 @@ def test_resume_without_random_states_is_not_exact(
     This shows the reference run really depends on the generator states, so
     the test above cannot pass by accident.
     """
-    from .reliability_support import train_in_process
+    from psp_plugin.testing.reliability import train_in_process
 
     reference = reference_work_dir(tmp_path_factory, toy_scenes_root)
     cfg = resume_config(work_dir=tmp_path, data_root=toy_scenes_root)

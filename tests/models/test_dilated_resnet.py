@@ -4,8 +4,7 @@ import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from psp_plugin.models import DilatedResNet
-
-from .pspnet_builders import STAGE4_CHANNELS
+from psp_plugin.testing.pspnet_builders import STAGE4_CHANNELS
 
 
 def _ceil_div(size: int, stride: int) -> int:

@@ -4,8 +4,7 @@ import doctest
 
 import pytest
 
-from psp_plugin.models import (aux_fcn_head, dilated_resnet, ppm_head,
-                               resnet_blocks, single_value_norm)
+from psp_plugin.models import aux_fcn_head, dilated_resnet, ppm_head, resnet_blocks, single_value_norm
 
 
 @pytest.mark.parametrize('module', [

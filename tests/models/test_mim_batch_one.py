@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ..e2e.conftest import TOY_CONFIG, run_mim
+from psp_plugin.testing.mim import TOY_CONFIG, run_mim
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,7 @@ def test_mim_train_two_iterations_at_batch_size_one(toy_scenes_root: Path,
         'train_dataloader.batch_size=1', 'train_cfg.max_iters=2',
         'train_cfg.val_interval=1000', 'default_hooks.checkpoint.interval=2',
         'default_hooks.logger.interval=1'
-    ], data_root=toy_scenes_root, cwd=tmp_path)
+    ], data_root=toy_scenes_root, cwd=tmp_path).output
     assert 'Iter(train) [2/2]' in output, output[-3000:]
     dumped_cfg = (work_dir / TOY_CONFIG.name).read_text()
     assert "batch_size=1" in dumped_cfg.split('train_dataloader')[1][:200]

@@ -3,8 +3,12 @@ import pytest
 import torch
 from mmengine.runner import load_checkpoint
 
-from .pspnet_builders import (build_model, pspnet_cfg, randomize_norm_layers,
-                              relative_max_diff)
+from psp_plugin.testing.pspnet_builders import (
+    build_model,
+    pspnet_cfg,
+    randomize_norm_layers,
+    relative_max_diff,
+)
 
 
 def _mmseg_checkpoint(tmp_path, depth: int):

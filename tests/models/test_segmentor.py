@@ -2,7 +2,7 @@
 import torch
 import torch.nn.functional as F
 
-from .pspnet_builders import build_model, pspnet_cfg, seg_samples
+from psp_plugin.testing.pspnet_builders import build_model, pspnet_cfg, seg_samples
 
 NARROW_PSPNET_R18 = pspnet_cfg(ours=True, depth=18, base_channels=16)
 

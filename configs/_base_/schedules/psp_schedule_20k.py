@@ -1,8 +1,7 @@
 # MMSeg's 20k-iteration schedule (SGD lr 0.01, momentum 0.9, wd 5e-4, poly
 # decay power 0.9 to 1e-4) plus the plugin's checkpoint policy: keep the best
-# mIoU checkpoint and at most three periodic ones, and check that pretrained
-# weights can be read before training starts.
+# mIoU checkpoint and at most three periodic ones. (The plugin's other default
+# hooks come from FailFastRunner's one table, psp_plugin/engine/runner.py.)
 _base_ = ['mmseg::_base_/schedules/schedule_20k.py']
 default_hooks = dict(
-    checkpoint=dict(save_best='mIoU', rule='greater', max_keep_ckpts=3),
-    pretrained_check=dict(type='PretrainedWeightsCheckHook'))
+    checkpoint=dict(save_best='mIoU', rule='greater', max_keep_ckpts=3))

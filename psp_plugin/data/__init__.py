@@ -1,0 +1,23 @@
+"""Users' own data: import a folder of images and masks as a prepared dataset (issue 16, stage 1).
+
+Importing this package registers ``LoadNormalizedImage`` (TRANSFORMS), ``PreparedSegDataset``
+and ``MNI152TissueDataset`` (DATASETS) in MMSeg's registries.
+"""
+
+from . import mni152  # noqa: F401  (registers MNI152TissueDataset)
+from .errors import DataImportError
+from .importer import import_dataset
+from .normalization import compute_normalization, normalize_image
+from .prepared_dataset import PreparedDataset, PreparedSegDataset, load_prepared
+from .transforms import LoadNormalizedImage
+
+__all__ = [
+    'DataImportError',
+    'LoadNormalizedImage',
+    'PreparedDataset',
+    'PreparedSegDataset',
+    'compute_normalization',
+    'import_dataset',
+    'load_prepared',
+    'normalize_image',
+]

@@ -1,0 +1,46 @@
+"""The one ``mim`` runner of the test suite: ``mim train``/``mim test`` in a real subprocess."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from psp_plugin.config_files import config_path
+
+__all__ = ['TOY_CONFIG', 'mim_executable', 'run_mim']
+
+TOY_CONFIG = config_path('pspnet_r18-d8_toy-scenes-64x64.py')
+
+
+def mim_executable() -> Path:
+    """The ``mim`` installed beside this Python (the virtual environment's)."""
+    return Path(sys.executable).with_name('mim')
+
+
+def run_mim(args: list[str], *, cwd: Path, data_root: Path | None = None, timeout: int = 600,
+            check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``mim ARGS`` with the toy data at ``data_root``.
+
+    Args:
+        args (list[str]): e.g. ``['train', 'mmsegmentation', CONFIG, '--gpus', '0']``.
+        cwd (Path): Working directory of the subprocess.
+        data_root (Path, optional): Exported as ``PSP_TOY_DATA_ROOT`` (the toy config reads it).
+        timeout (int): Seconds before the run is killed.
+        check (bool): Raise ``AssertionError`` with the output's tail when mim fails.
+
+    Returns:
+        subprocess.CompletedProcess: with ``.output`` = stdout + stderr added.
+    """
+    env = dict(os.environ)
+    if data_root is not None:
+        env['PSP_TOY_DATA_ROOT'] = str(data_root)
+    # 64x64 images gain nothing from intra-op threads, and spinning OpenMP
+    # threads slow a busy shared machine down many times over.
+    env.setdefault('OMP_NUM_THREADS', '1')
+    completed = subprocess.run([str(mim_executable()), *args], cwd=cwd, env=env, capture_output=True,
+                               text=True, timeout=timeout)
+    completed.output = completed.stdout + completed.stderr
+    if check:
+        assert completed.returncode == 0, f'mim {" ".join(args)} failed:\n{completed.output[-6000:]}'
+    return completed

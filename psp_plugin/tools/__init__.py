@@ -1,1 +1,0 @@
-"""psp_plugin.tools."""
