@@ -110,6 +110,32 @@ def quantize_core(core: SegmentationLogitsCore, calibration_images: Optional[Ite
     return calibrate_and_convert(prepare_int8(core, example), calibration_images)
 
 
+def tensor_state_dict(graph: fx.GraphModule) -> dict:
+    """``graph.state_dict()`` with packed functional-conv weights as plain tensors.
+
+    FX conversion packs the weight of a functional ``F.conv2d`` (PPMHead's
+    factorized fusion conv) into a ``ScriptObject``, which ``torch.load``
+    refuses with ``weights_only=True``; it is stored as its int8 weight and bias.
+    """
+    state = graph.state_dict()
+    for key in [key for key, value in state.items() if isinstance(value, torch._C.ScriptObject)]:
+        weight, bias = torch.ops.quantized.conv2d_unpack(state.pop(key))
+        state[f'{key}.weight'], state[f'{key}.bias'] = weight, bias
+    return state
+
+
+def load_tensor_state_dict(graph: fx.GraphModule, state: dict) -> None:
+    """Load a :func:`tensor_state_dict` into a converted graph of the same model (strict)."""
+    state = dict(state)
+    for name in [name for name in dir(graph) if '_packed_weight' in name]:
+        packed = getattr(graph, name)
+        if isinstance(packed, torch._C.ScriptObject) and f'{name}.weight' in state:
+            setattr(graph, name, torch.ops.quantized.conv2d_prepack(
+                state.pop(f'{name}.weight'), state.pop(f'{name}.bias'), packed.stride(),
+                packed.padding(), packed.dilation(), packed.groups()))
+    graph.load_state_dict(state, strict=True)
+
+
 def _int8_graph_of(segmentor: nn.Module) -> fx.GraphModule:
     head = getattr(segmentor, 'decode_head', None)
     if not isinstance(head, FastInferenceHead) or head.precision != 'int8':
@@ -140,7 +166,7 @@ def save_int8_model(segmentor: nn.Module, path: Union[str, Path]) -> Path:
     meta = getattr(segmentor, 'dataset_meta', None) or {}
     payload = dict(
         format=FILE_FORMAT, format_version=FILE_FORMAT_VERSION,
-        state_dict=graph.state_dict(), config_text=cfg.pretty_text,
+        state_dict=tensor_state_dict(graph), config_text=cfg.pretty_text,
         dataset_meta={key: meta[key] for key in ('classes', 'palette') if key in meta},
         channels_last=segmentor.decode_head.logits_core.channels_last,
         float_module_names=list(FLOAT_MODULE_NAMES), quantized_engine=QUANTIZED_ENGINE,
@@ -189,7 +215,7 @@ def apply_int8_file(segmentor: nn.Module, path: Union[str, Path]) -> nn.Module:
                             float_module_names=payload['float_module_names'])
     graph = calibrate_and_convert(observed, None)
     try:
-        graph.load_state_dict(payload['state_dict'], strict=True)
+        load_tensor_state_dict(graph, payload['state_dict'])
     except RuntimeError as error:
         raise RuntimeError(
             f'{path} does not match the model built from the config ({error}). It was saved '

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .tools.tiny_pspnet import CLASSES, save_config_and_checkpoint
+from psp_plugin.testing.tiny_pspnet import CLASSES, save_config_and_checkpoint
 
 
 @pytest.fixture(scope='module')
