@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor, fx
 
+from ..engine.checkpoint.safe_loading import safe_torch_load
 from .logits_core import FastInferenceHead, PrecisionAdapter, SegmentationLogitsCore, install_fast_head
 
 QUANTIZED_ENGINE = 'x86'
@@ -183,7 +184,7 @@ def _read_int8_file(path: Path) -> dict:
         raise FileNotFoundError(f'No int8 model file at {path}; write one with '
                                 'psp_plugin.deploy.save_int8_model(model, path).')
     with quiet_quantization_warnings():
-        payload = torch.load(path, map_location='cpu', weights_only=True)
+        payload = safe_torch_load(str(path), map_location='cpu')
     if not isinstance(payload, dict) or payload.get('format') != FILE_FORMAT:
         raise ValueError(f'{path} is not an int8 segmentor saved by psp_plugin.deploy.'
                          'save_int8_model (a training checkpoint? load that with init_model, '

@@ -19,7 +19,7 @@ def mim_executable() -> Path:
 
 
 def run_mim(args: list[str], *, cwd: Path, data_root: Path | None = None, timeout: int = 600,
-            check: bool = True) -> subprocess.CompletedProcess:
+            check: bool = True, threads: int | None = 1) -> subprocess.CompletedProcess:
     """Run ``mim ARGS`` with the toy data at ``data_root``.
 
     Args:
@@ -28,6 +28,8 @@ def run_mim(args: list[str], *, cwd: Path, data_root: Path | None = None, timeou
         data_root (Path, optional): Exported as ``PSP_TOY_DATA_ROOT`` (the toy config reads it).
         timeout (int): Seconds before the run is killed.
         check (bool): Raise ``AssertionError`` with the output's tail when mim fails.
+        threads (int, optional): ``OMP_NUM_THREADS`` for the run unless already set; None inherits
+            this process's environment (runs compared bit for bit with an in-process run need it).
 
     Returns:
         subprocess.CompletedProcess: with ``.output`` = stdout + stderr added.
@@ -37,7 +39,8 @@ def run_mim(args: list[str], *, cwd: Path, data_root: Path | None = None, timeou
         env['PSP_TOY_DATA_ROOT'] = str(data_root)
     # 64x64 images gain nothing from intra-op threads, and spinning OpenMP
     # threads slow a busy shared machine down many times over.
-    env.setdefault('OMP_NUM_THREADS', '1')
+    if threads is not None:
+        env.setdefault('OMP_NUM_THREADS', str(threads))
     completed = subprocess.run([str(mim_executable()), *args], cwd=cwd, env=env, capture_output=True,
                                text=True, timeout=timeout)
     completed.output = completed.stdout + completed.stderr

@@ -16,6 +16,7 @@ from mmseg.registry import HOOKS
 
 from psp_plugin.config_files import config_path
 from psp_plugin.engine.checkpoint import atomic_write as atomic_checkpoint
+from psp_plugin.engine.checkpoint.safe_loading import safe_torch_load
 
 TOY_CONFIG = config_path('pspnet_r18-d8_toy-scenes-64x64.py')
 RUNTIME_FRAGMENT = config_path('_base_/psp_runtime.py')
@@ -44,7 +45,8 @@ def resume_config(*, work_dir: Path, data_root: Path, extra_hooks: Optional[dict
     iteration consume the random generators.
     """
     cfg = toy_runtime_config(data_root=data_root, work_dir=work_dir)
-    cfg.custom_imports = dict(imports=['psp_plugin', *extra_imports], allow_failed_imports=False)
+    cfg.custom_imports = dict(imports=['psp_plugin', 'psp_plugin.testing', *extra_imports],
+                              allow_failed_imports=False)
     cfg.randomness = dict(seed=0, deterministic=True)
     cfg.train_cfg.max_iters = MAX_ITERS
     cfg.train_dataloader.batch_size = 2
@@ -60,7 +62,7 @@ def resume_config(*, work_dir: Path, data_root: Path, extra_hooks: Optional[dict
 
 def final_states(checkpoint_path: Path) -> Dict[str, torch.Tensor]:
     """Weights, buffers and SGD momentum of a checkpoint, keyed by name."""
-    checkpoint = torch.load(checkpoint_path, map_location='cpu', weights_only=True)
+    checkpoint = safe_torch_load(str(checkpoint_path), map_location='cpu')
     states = {f'model.{k}': v for k, v in checkpoint['state_dict'].items()}
     for index, state in checkpoint['optimizer']['state'].items():
         states[f'momentum.{index}'] = state['momentum_buffer']

@@ -12,6 +12,7 @@ from psp_plugin.deploy import (
     optimize_for_inference,
     save_int8_model,
 )
+from psp_plugin.engine.checkpoint.safe_loading import safe_torch_load
 from psp_plugin.testing.small_toy_model import build_small_segmentor, preprocessed_images
 
 
@@ -28,7 +29,7 @@ def int8_segmentor(trained_segmentor):
 def test_saved_int8_model_reloads_with_identical_outputs(int8_segmentor, small_toy_cfg, tmp_path):
     images = preprocessed_images(int8_segmentor, small_toy_cfg, 'val')
     path = save_int8_model(int8_segmentor, tmp_path / 'small.int8.pth')
-    payload = torch.load(path, weights_only=True)
+    payload = safe_torch_load(str(path))
     reloaded = load_int8_model(path)
     assert payload['format'] == 'psp_plugin-int8-segmentor'
     assert reloaded.inference_precision == 'int8'

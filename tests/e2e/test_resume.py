@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def _mim_train(config: Path, work_dir: Path, *extra: str) -> subprocess.CompletedProcess:
     """Run ``mim train`` on CPU; the config imports the test hooks from psp_plugin.testing."""
     return run_mim(['train', 'mmsegmentation', str(config), '--gpus', '0', '--work-dir', str(work_dir),
-                    *extra], cwd=work_dir.parent, check=False)
+                    *extra], cwd=work_dir.parent, check=False, threads=None)
 
 
 def test_mim_resume_after_sigterm_matches_uninterrupted_run(

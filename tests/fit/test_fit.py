@@ -70,7 +70,7 @@ def test_time_budget_ends_training_and_resume_keeps_it(fitted):
     out, _ = fitted
     plan = load_plan(out)
     before = train(plan.config_path, out, resume=True)
-    assert before.iterations <= plan.max_iters
+    assert before.iterations <= 2 * plan.max_iters  # the hook may extend the plan, at most to twice it
     again = train(plan.config_path, out, resume=True)  # budget spent: no further iteration
     assert again.iterations == before.iterations
 

@@ -11,7 +11,7 @@ CONFIG = Path(__file__).parents[2] / 'configs' / 'interop' / 'mmengine_registry_
 
 def test_child_registry_builds_plugin_modules_by_scoped_name():
     cfg = Config.fromfile(str(CONFIG))
-    my_models = Registry('model', parent=ROOT_MODELS, scope='my_project')
+    my_models = Registry('model', parent=ROOT_MODELS, scope='my_project_interop_test')
     backbone = my_models.build(cfg.backbone).eval()
     head = my_models.build(cfg.decode_head).eval()
 

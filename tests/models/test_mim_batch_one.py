@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from psp_plugin.engine.checkpoint.safe_loading import safe_torch_load
 from psp_plugin.testing.mim import TOY_CONFIG, run_mim
 
 pytestmark = pytest.mark.e2e
@@ -23,8 +24,7 @@ def test_mim_train_two_iterations_at_batch_size_one(toy_scenes_root: Path,
     dumped_cfg = (work_dir / TOY_CONFIG.name).read_text()
     assert "batch_size=1" in dumped_cfg.split('train_dataloader')[1][:200]
 
-    state = torch.load(work_dir / 'iter_2.pth', map_location='cpu',
-                       weights_only=True)['state_dict']
+    state = safe_torch_load(str(work_dir / 'iter_2.pth'), map_location='cpu')['state_dict']
     for key, value in state.items():
         if value.is_floating_point():
             assert torch.isfinite(value).all(), key

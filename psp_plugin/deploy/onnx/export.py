@@ -26,6 +26,13 @@ from .fixed_range_pooling import pooling_bins, record_pool_input_sizes, replace_
 
 MIN_OPSET = 17
 DEFAULT_OPSET = 18
+MIN_TORCH = (2, 5)  # torch.onnx.export(dynamo=True) with torch.export.Dim dynamic shapes
+
+
+def torch_supports_export() -> bool:
+    """True when this torch has the dynamo ONNX exporter the plugin uses (torch >= 2.5)."""
+    major, minor = (int(part) for part in torch.__version__.split('+')[0].split('.')[:2])
+    return (major, minor) >= MIN_TORCH
 
 
 class SegmentorForExport(nn.Module):
@@ -123,6 +130,11 @@ def export_onnx(segmentor: nn.Module, *, out_file: str | Path, height: int, widt
     Returns:
         Path: ``out_file``.
     """
+    if not torch_supports_export():
+        raise RuntimeError(
+            f'ONNX export needs torch >= {MIN_TORCH[0]}.{MIN_TORCH[1]} (the dynamo exporter with dynamic '
+            f'batch size); this is torch {torch.__version__}. Fix: export from an environment with a '
+            'newer torch (the checkpoint is the same), e.g. the CPU set-up of scripts/bootstrap.sh.')
     if opset < MIN_OPSET:
         raise ValueError(f'opset {opset} is not supported: the exporter needs opset >= '
                          f'{MIN_OPSET}; pass --opset {DEFAULT_OPSET}')

@@ -3,8 +3,10 @@
 :func:`install` is what ``import psp_plugin`` runs (and therefore every config's
 ``custom_imports=dict(imports=['psp_plugin'])``). It is idempotent and does three things:
 
-1. allow-lists, for ``torch.load(weights_only=True)``, exactly the globals that MMEngine
-   training checkpoints contain (:func:`.safe_loading.register_safe_globals`);
+1. on torch >= 2.6, allow-lists for ``torch.load(weights_only=True)`` exactly the globals that
+   MMEngine training checkpoints contain (:func:`.safe_loading.register_safe_globals`); older
+   torch is left untouched and the plugin's loader uses its restricted unpickler over the same
+   allow-list (see ``docs/checkpoints.md``);
 2. makes :func:`.safe_loading.load_local_checkpoint` MMEngine's loader for local paths, so
    ``load_from``, ``--resume``, ``mim test --checkpoint`` and ``init_model`` load with
    ``weights_only=True`` and explain refusals;

@@ -12,6 +12,9 @@ from psp_plugin.deploy.onnx.fixed_range_pooling import FixedRangeAvgPool2d, Fixe
 from psp_plugin.deploy.onnx.verify import mmseg_reference_logits
 from psp_plugin.testing.tiny_pspnet import save_config_and_checkpoint
 
+pytestmark = pytest.mark.skipif(not export_onnx.torch_supports_export(),
+                                reason='ONNX export needs torch >= 2.5 (dynamo exporter)')
+
 # 97x131 gives 13x17 features at output stride 8: bins 2, 3 and 6 divide neither side.
 HEIGHT, WIDTH = 97, 131
 

@@ -7,6 +7,7 @@ import torch
 from mmengine.config import Config
 
 from psp_plugin.engine import FailFastRunner, NonFiniteLossError
+from psp_plugin.engine.checkpoint.safe_loading import safe_torch_load
 from psp_plugin.testing.reliability import toy_runtime_config
 
 
@@ -38,7 +39,7 @@ def test_non_finite_loss_stops_with_iteration_and_last_good_checkpoint(
     assert f'The last checkpoint saved before it is {last_good}' in message
     assert 'lower optimizer.lr' in message
     assert not (tmp_path / f'iter_{iteration}.pth').exists()
-    weights = torch.load(last_good, weights_only=True)['state_dict']
+    weights = safe_torch_load(str(last_good))['state_dict']
     assert all(torch.isfinite(tensor).all() for tensor in weights.values()
                if tensor.is_floating_point())
     assert runner.iter == iteration - 1

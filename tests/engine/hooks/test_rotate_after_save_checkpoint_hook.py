@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from psp_plugin.engine import FailFastRunner, RotateAfterSaveCheckpointHook
+from psp_plugin.engine.checkpoint.safe_loading import safe_torch_load
 from psp_plugin.testing.reliability import toy_runtime_config
 
 pytestmark = pytest.mark.usefixtures('single_thread')
@@ -72,7 +73,7 @@ def test_failed_save_keeps_the_previous_checkpoint(toy_scenes_root: Path,
     with pytest.raises(OSError, match='No space left'):
         _train(FailFastRunner, cfg, 'rotate_fail', fail=lambda name: name == 'iter_3.pth')
     assert 'iter_2.pth' in _checkpoints(tmp_path)
-    kept = torch.load(tmp_path / 'iter_2.pth', map_location='cpu', weights_only=True)
+    kept = safe_torch_load(str(tmp_path / 'iter_2.pth'), map_location='cpu')
     assert kept['meta']['iter'] == 2
 
 
@@ -116,5 +117,5 @@ def test_best_saved_again_at_the_same_step_is_kept(toy_scenes_root: Path,
     hook = next(h for h in runner.hooks if isinstance(h, RotateAfterSaveCheckpointHook))
     hook._save_best_checkpoint(runner, {'mIoU': 1000.0})
     assert _checkpoints(tmp_path) == ['best_mIoU_iter_2.pth', 'iter_2.pth']
-    best = torch.load(tmp_path / 'best_mIoU_iter_2.pth', map_location='cpu', weights_only=True)
+    best = safe_torch_load(str(tmp_path / 'best_mIoU_iter_2.pth'), map_location='cpu')
     assert best['state_dict'].keys() == runner.model.state_dict().keys()
