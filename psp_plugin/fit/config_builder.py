@@ -114,8 +114,9 @@ def build_config(plan: 'Plan') -> dict:
         env_cfg=dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                      dist_cfg=dict(backend='nccl' if plan.device.startswith('cuda') else 'gloo')),
         vis_backends=[dict(type='LocalVisBackend')],
-        visualizer=dict(type='SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
-                        name='visualizer'),
+        # no fixed name: the Runner names the visualizer after the run, so an instance left by an
+        # earlier run in the same process (with its own save_dir) is never reused
+        visualizer=dict(type='SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')]),
         log_processor=dict(by_epoch=False), log_level='INFO', load_from=None, resume=False,
         randomness=dict(seed=plan.seed))
 
