@@ -60,7 +60,7 @@ def model_files(kind: str, folder: Path) -> tuple[Path, Path]:
     from mmseg.registry import MODELS
 
     import psp_plugin  # noqa: F401
-    from psp_plugin.testing.tiny_pspnet import tiny_pspnet_config
+    from psp_plugin.testing.tiny_pspnet import randomize_bn_statistics, tiny_pspnet_config
 
     config = tiny_pspnet_config(num_classes=4) if kind == 'tiny' else \
         Config.fromfile(str(REPO / 'configs' / 'pspnet_r50.py'))
@@ -69,10 +69,7 @@ def model_files(kind: str, folder: Path) -> tuple[Path, Path]:
     init_default_scope('mmseg')
     torch.manual_seed(0)
     model = MODELS.build(config.model)
-    for module in model.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            module.running_mean.normal_(0.0, 0.2)
-            module.running_var.uniform_(0.5, 1.5)
+    randomize_bn_statistics(model)
     config_file, checkpoint_file = folder / f'{kind}.py', folder / f'{kind}.pth'
     config.dump(str(config_file))
     torch.save({'state_dict': model.state_dict()}, checkpoint_file)

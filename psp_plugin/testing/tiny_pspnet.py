@@ -42,6 +42,18 @@ def tiny_pspnet_config(*, num_classes: int = len(CLASSES)) -> Config:
     ))
 
 
+def randomize_bn_statistics(model: torch.nn.Module) -> None:
+    """Draw every BatchNorm's running mean (N(0, 0.2)) and variance (U(0.5, 1.5)) from torch's global RNG.
+
+    Untrained models then give logits that differ clearly between classes, so argmax comparisons mean
+    something; seed with ``torch.manual_seed`` first for reproducible values.
+    """
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.running_mean.normal_(0.0, 0.2)
+            module.running_var.uniform_(0.5, 1.5)
+
+
 def save_config_and_checkpoint(folder: Path, *, seed: int = 0) -> tuple:
     """Write ``tiny_pspnet.py`` and ``tiny_pspnet.pth`` into ``folder``.
 
@@ -55,10 +67,7 @@ def save_config_and_checkpoint(folder: Path, *, seed: int = 0) -> tuple:
     init_default_scope('mmseg')
     torch.manual_seed(seed)
     model = MODELS.build(config.model)
-    for module in model.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            module.running_mean.normal_(0.0, 0.2)
-            module.running_var.uniform_(0.5, 1.5)
+    randomize_bn_statistics(model)
     config_file, checkpoint_file = folder / 'tiny_pspnet.py', folder / 'tiny_pspnet.pth'
     config.dump(str(config_file))
     torch.save({'state_dict': model.state_dict(),

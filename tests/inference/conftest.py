@@ -163,7 +163,7 @@ def one_channel_model_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     from mmseg.registry import MODELS
 
     import psp_plugin  # noqa: F401
-    from psp_plugin.testing.tiny_pspnet import tiny_pspnet_config
+    from psp_plugin.testing.tiny_pspnet import randomize_bn_statistics, tiny_pspnet_config
 
     config = tiny_pspnet_config(num_classes=3)
     config.model.data_preprocessor.update(mean=[0.0], std=[1.0], bgr_to_rgb=False)
@@ -174,10 +174,7 @@ def one_channel_model_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     init_default_scope('mmseg')
     torch.manual_seed(1)
     model = MODELS.build(config.model)
-    for module in model.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            module.running_mean.normal_(0.0, 0.2)
-            module.running_var.uniform_(0.5, 1.5)
+    randomize_bn_statistics(model)
     folder = tmp_path_factory.mktemp('one_channel_model')
     config_file, checkpoint_file = folder / 'one_channel.py', folder / 'one_channel.pth'
     config.dump(str(config_file))

@@ -218,15 +218,12 @@ def _tiny_segmentors():
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
-    from psp_plugin.testing.tiny_pspnet import tiny_pspnet_config
+    from psp_plugin.testing.tiny_pspnet import randomize_bn_statistics, tiny_pspnet_config
     init_default_scope('mmseg')
     config = tiny_pspnet_config()
     torch.manual_seed(0)
     factorized = MODELS.build(config.model)
-    for module in factorized.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            module.running_mean.normal_(0.0, 0.2)
-            module.running_var.uniform_(0.5, 1.5)
+    randomize_bn_statistics(factorized)
     config.model.decode_head.factorized_fusion = False
     plain = MODELS.build(config.model)
     plain.load_state_dict(factorized.state_dict(), strict=True)
