@@ -3,19 +3,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from psp_plugin.config_files import config_path
+from psp_plugin.fit.train import mim_command
 
-__all__ = ['TOY_CONFIG', 'mim_executable', 'run_mim']
+__all__ = ['TOY_CONFIG', 'run_mim']
 
 TOY_CONFIG = config_path('pspnet_r18-d8_toy-scenes-64x64.py')
-
-
-def mim_executable() -> Path:
-    """The ``mim`` installed beside this Python (the virtual environment's)."""
-    return Path(sys.executable).with_name('mim')
 
 
 def run_mim(args: list[str], *, cwd: Path, data_root: Path | None = None, timeout: int = 600,
@@ -41,7 +36,7 @@ def run_mim(args: list[str], *, cwd: Path, data_root: Path | None = None, timeou
     # threads slow a busy shared machine down many times over.
     if threads is not None:
         env.setdefault('OMP_NUM_THREADS', str(threads))
-    completed = subprocess.run([str(mim_executable()), *args], cwd=cwd, env=env, capture_output=True,
+    completed = subprocess.run([*mim_command(), *args], cwd=cwd, env=env, capture_output=True,
                                text=True, timeout=timeout)
     completed.output = completed.stdout + completed.stderr
     if check:
