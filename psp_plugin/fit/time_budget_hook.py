@@ -11,8 +11,10 @@ iterations the remaining time allows at the median step; when that differs from 
 than 3 % (a slower, faster, busier or idler machine than when the step was measured), it moves the
 end of the loop *and* of the learning-rate schedules that end with it (never beyond twice the
 planned count), so the schedule still decays fully when the time is spent. The time spent is
-stored in each checkpoint (``meta['psp_train_seconds']``), so ``--resume`` continues with what is
-left of the budget.
+stored in each checkpoint (``meta['psp_train_seconds']``) with the loop's end at that moment
+(``meta['psp_loop_end']``), so ``--resume`` continues with what is left of the budget towards the
+end the hook had set, and a run that had ended (by its budget or at its last iteration) trains no
+further.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from mmseg.registry import HOOKS
 __all__ = ['TimeBudgetHook']
 
 SPENT_KEY = 'psp_train_seconds'
+LOOP_END_KEY = 'psp_loop_end'
 
 
 @HOOKS.register_module()
@@ -53,18 +56,31 @@ class TimeBudgetHook(Hook):
         self._last_tick: Optional[float] = None
         self._recent_steps: deque = deque(maxlen=20)
         self._first_planned: Optional[int] = None
+        self._resumed_loop_end: Optional[int] = None
 
     def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
-        """Continue from the time a resumed checkpoint had spent."""
-        self.spent = float(checkpoint.get('meta', {}).get(SPENT_KEY, 0.0))
+        """Continue from the time a resumed checkpoint had spent and the loop end it had."""
+        meta = checkpoint.get('meta', {})
+        self.spent = float(meta.get(SPENT_KEY, 0.0))
+        self._resumed_loop_end = meta.get(LOOP_END_KEY)
 
     def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
-        """Store the time spent so far, for ``--resume``."""
-        checkpoint.setdefault('meta', {})[SPENT_KEY] = self.spent + self._since_tick()
+        """Store the time spent so far and where the loop now ends, for ``--resume``."""
+        meta = checkpoint.setdefault('meta', {})
+        meta[SPENT_KEY] = self.spent + self._since_tick()
+        meta[LOOP_END_KEY] = int(runner.train_loop.max_iters)
 
     def before_train(self, runner: Any) -> None:
-        """Start the clock; a resumed run whose budget is spent trains no further."""
+        """Start the clock; a resumed run continues to the loop end its checkpoint had.
+
+        A run that ended (its checkpoint was saved at that end, by the budget or at the last
+        iteration) or whose budget is spent trains no further.
+        """
         self._last_tick = time.perf_counter()
+        loop = runner.train_loop
+        if self._resumed_loop_end is not None:
+            self._first_planned = loop.max_iters  # the config's count bounds any extension
+            loop._max_iters = int(self._resumed_loop_end)
         if self.spent >= self.train_seconds:
             print_log(f'TimeBudgetHook: the budget of {self.train_seconds:.0f} s was spent '
                       f'({self.spent:.0f} s); no further training.', logger='current')

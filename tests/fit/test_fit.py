@@ -69,10 +69,29 @@ def test_fit_reports_on_the_untouched_test_split(fitted, prepared_root):
 def test_time_budget_ends_training_and_resume_keeps_it(fitted):
     out, _ = fitted
     plan = load_plan(out)
-    before = train(plan.config_path, out, resume=True)
-    assert before.iterations <= 2 * plan.max_iters  # the hook may extend the plan, at most to twice it
-    again = train(plan.config_path, out, resume=True)  # budget spent: no further iteration
-    assert again.iterations == before.iterations
+    checkpoint = torch.load((out / 'last_checkpoint').read_text().strip(), map_location='cpu',
+                            weights_only=False)
+    ended_at = checkpoint['meta']['iter']
+    assert checkpoint['meta']['psp_loop_end'] == ended_at <= 2 * plan.max_iters  # may extend the plan
+    assert checkpoint['meta']['psp_train_seconds'] > 0
+    again = train(plan.config_path, out, resume=True)  # the run had ended: no further iteration
+    assert again.iterations == ended_at
+
+
+def test_resume_continues_to_the_loop_end_the_checkpoint_had(fitted, tmp_path):
+    """A run stopped mid-way resumes towards the end the hook had set, not the config's count."""
+    out, _ = fitted
+    plan = load_plan(out)
+    steps = sorted(out.glob('iter_*.pth'), key=lambda path: int(path.stem.split('_')[1]))
+    checkpoint = torch.load(steps[0], map_location='cpu', weights_only=False)
+    stopped_at = checkpoint['meta']['iter']
+    assert stopped_at < plan.max_iters
+    checkpoint['meta'].update(psp_loop_end=stopped_at + 3, psp_train_seconds=0.0)
+    torch.save(checkpoint, tmp_path / steps[0].name)
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / steps[0].name))
+    hooks = [dict(type='TimeBudgetHook', train_seconds=120.0, log_interval=10 ** 6)]  # no re-projection
+    result = train(plan.config_path, tmp_path, resume=True, cfg_options={'custom_hooks': hooks})
+    assert result.iterations == stopped_at + 3 != plan.max_iters
 
 
 def test_budget_stops_a_long_schedule(fitted, tmp_path):
