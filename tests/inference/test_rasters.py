@@ -37,7 +37,7 @@ def test_label_geotiff_keeps_georeferencing_tiling_and_nodata(tmp_path, scene, s
                                                               single_thread):
     source = write_geotiff(tmp_path / 'scene.tif', scene, nodata=0)
     result = predict_raster(squares_predictor, source, tmp_path / 'labels.tif',
-                            probabilities_path=tmp_path / 'probs.tif', block_size=64, show_progress=False)
+                            probabilities_path=tmp_path / 'probs.tif', strip_width=64, show_progress=False)
     with rasterio.open(source) as src, rasterio.open(result.labels) as out, \
             rasterio.open(result.probabilities) as probs:
         assert out.crs == src.crs == UTM
@@ -56,10 +56,18 @@ def test_label_geotiff_keeps_georeferencing_tiling_and_nodata(tmp_path, scene, s
         assert np.isnan(probabilities[:, invalid]).all()
         np.testing.assert_allclose(probabilities[:, ~invalid].sum(0), 1.0, atol=1e-5)
         np.testing.assert_array_equal(probabilities[:, ~invalid].argmax(0), labels[~invalid])
-    # blocks of 64 px with window margins give the in-memory result of the whole image
+    # strips of 64 px, banded row by row, give the in-memory result of the whole image
     network_input = squares_predictor.inputs.to_tensor(scene, 'scene')
     in_memory = squares_predictor.to_labels(squares_predictor.logits(network_input))
     assert np.mean(in_memory[~invalid] == labels[~invalid]) > 0.999
+    grid = squares_predictor.grid(150, 203)
+    assert len(grid.starts_y) > 2 and len(grid.starts_x) > 2  # several bands and strips were exercised
+    assert len(grid) < result.windows < 2 * len(grid)  # only windows across strip edges run twice
+    one_strip = predict_raster(squares_predictor, source, tmp_path / 'one_strip.tif', strip_width=1000,
+                               show_progress=False)
+    assert one_strip.windows == len(grid)  # one strip: every window runs once
+    with rasterio.open(one_strip.labels) as out:
+        np.testing.assert_array_equal(out.read(1), labels)
     assert result.counts.sum() == (~invalid).sum()
     assert result.pixel_m2 == pytest.approx(0.25)
 
