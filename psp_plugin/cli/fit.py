@@ -1,8 +1,14 @@
 """``psp-plugin fit DATA --out WORK_DIR [--time-budget 15m] [--device cpu|cuda] [--gpus N] [--resume]``
-and ``psp-plugin plan DATA --out WORK_DIR [...]`` (the plan alone: config.py + plan.json)."""
+and ``psp-plugin plan DATA --out WORK_DIR [...]`` (the plan alone: config.py + plan.json).
+
+Both accept the import options of ``psp-plugin import`` (``--instances-as``, ``--tile``, ``--tile-size``,
+``--axis``, ``--ignore-index`` ...), added by the same function.
+"""
 from __future__ import annotations
 
 import argparse
+
+from .import_data import add_import_arguments, import_options
 
 __all__ = ['add_parser', 'run', 'run_plan']
 
@@ -17,6 +23,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--width', type=int, default=None,
                         help='force the backbone base width instead of planning it (e.g. 16)')
     parser.add_argument('--batch-size', type=int, default=None, help='force the images per step')
+    add_import_arguments(parser)
 
 
 def add_parser(subparsers) -> None:
@@ -42,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     fit(args.data, args.out, time_budget=args.time_budget, device=args.device, gpus=args.gpus,
         resume=args.resume, num_overlays=args.num_overlays,
-        plan_options=dict(width=args.width, batch_size=args.batch_size))
+        plan_options=dict(width=args.width, batch_size=args.batch_size), import_options=import_options(args))
     return 0
 
 
@@ -54,7 +61,7 @@ def run_plan(args: argparse.Namespace) -> int:
     from psp_plugin.fit.fit import prepare_or_import
 
     started = time.perf_counter()
-    root = prepare_or_import(args.data, args.out)
+    root = prepare_or_import(args.data, args.out, **import_options(args))
     plan = make_plan(root, args.out, time_budget_s=parse_duration(args.time_budget), device=args.device,
                      gpus=args.gpus, spent_s=time.perf_counter() - started, width=args.width,
                      batch_size=args.batch_size)

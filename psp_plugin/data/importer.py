@@ -19,7 +19,7 @@ from .class_names import check_every_class_present, name_classes, read_class_sou
 from .errors import import_error
 from .fingerprint import fingerprint_json
 from .label_rules import IGNORE, LabelRules, decide_label_rules
-from .layouts import discover_layout
+from .layouts import Layout, discover_layout
 from .prepared_dataset import PreparedDataset, load_prepared
 from .samples import SampleOptions
 from .scanning import ScanResult, scan_samples
@@ -51,6 +51,17 @@ def _check_arguments(
         )
     if num_classes is not None and not 1 <= num_classes <= 254:
         raise import_error('num_classes', f'{num_classes} is out of range', 'pass 1..254 classes')
+
+
+def _check_tiling(layout: Layout, tile_images: bool) -> None:
+    if tile_images and layout.kind == 'volumes':
+        raise import_error(
+            'tile_images',
+            f'{layout.root} holds volumes, which are cut into slices, not tiles',
+            'leave tile_images (--tile) unset for volumes; choose the slicing axis with axis (--axis)',
+        )
+    if tile_images and layout.kind == 'rasters':
+        layout.notes.append('tile_images: the georeferenced rasters are tiled as always')
 
 
 def _channel_note(channels: int, dtype: str) -> str:
@@ -129,6 +140,7 @@ def import_dataset(
     num_classes: Optional[int] = None,
     axis: Optional[int] = None,
     tile_size: int = 512,
+    tile_images: bool = False,
     seed: int = 0,
     val_fraction: float = 0.15,
     test_fraction: float = 0.15,
@@ -142,7 +154,10 @@ def import_dataset(
         instances_as (str | None): ``'foreground'``: non-zero instance ids become class 1.
         num_classes (int | None): K; mask values are then class indices below K.
         axis (int | None): Slicing axis of volumes; None follows the voxel spacing.
-        tile_size (int): Tile edge for rasters, pixels. Defaults to 512.
+        tile_size (int): Tile edge for rasters (and images with ``tile_images``), pixels.
+            Defaults to 512.
+        tile_images (bool): Cut plain images into ``tile_size`` tiles too, split in bands of
+            tiles like rasters (one or a few large images). Defaults to False.
         seed (int): Seed of the split and the sampling. Defaults to 0.
         val_fraction (float): Share of samples for val. Defaults to 0.15.
         test_fraction (float): Share of samples for test. Defaults to 0.15.
@@ -153,9 +168,10 @@ def import_dataset(
     _check_arguments(val_fraction, test_fraction, tile_size, ignore_index, num_classes)
     out = Path(out_dir).resolve()
     layout = discover_layout(source)
+    _check_tiling(layout, tile_images)
     prepare_out_dir(out, layout.root)
     class_source = read_class_source(layout.root)
-    options = SampleOptions(tile_size=tile_size, axis=axis)
+    options = SampleOptions(tile_size=tile_size, tile_images=tile_images, axis=axis)
     scan = scan_samples(layout, options)
     colour_table = class_source.colours if class_source is not None and scan.colour else None
     rules = decide_label_rules(
@@ -171,7 +187,8 @@ def import_dataset(
     if names_from == 'default names' and num_classes is not None:
         names_from = f'num_classes={num_classes}'
     check_every_class_present(_class_pixels(scan, rules), classes, names_from)
-    result = _split(scan, rules, layout.kind, out, seed, val_fraction, test_fraction)
+    split_kind = 'tiles' if tile_images and layout.kind == 'images' else layout.kind
+    result = _split(scan, rules, split_kind, out, seed, val_fraction, test_fraction)
     _check_split_classes(result, scan, rules, classes, out)
     split_of = {name: split for split in SPLITS for name in result.splits[split]}
     staging = staging_dir(out)

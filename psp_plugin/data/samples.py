@@ -1,7 +1,8 @@
 """Samples: the 2-D image/mask arrays the import produces from every pair, one kind at a time.
 
-Plain image pairs give one sample each; volumes give one per slice
-(:mod:`.volumes`) and rasters one per tile (:mod:`.rasters`). Samples are
+Plain image pairs give one sample each (one per tile with ``tile_images``,
+:mod:`.image_tiles`); volumes give one per slice (:mod:`.volumes`) and rasters
+one per tile (:mod:`.rasters`). Samples are
 produced lazily, one pair in memory at a time, so memory does not grow with
 the number of files.
 """
@@ -28,13 +29,15 @@ class SampleOptions:
     """Settings of the cutting (tile size, slicing axis) and what the cutting found.
 
     Attributes:
-        tile_size: Tile edge for rasters, in pixels.
+        tile_size: Tile edge for rasters (and plain images when ``tile_images``), in pixels.
+        tile_images: Cut plain images into tiles too (:mod:`.image_tiles`).
         axis: Slicing axis for volumes (0, 1, 2), None to follow the spacing.
         axis_used: The axis the volumes were cut along (set while cutting).
         spacing: Voxel spacing of the first volume or pixel size of the first raster.
     """
 
     tile_size: int = 512
+    tile_images: bool = False
     axis: Optional[int] = None
     axis_used: Optional[int] = None
     spacing: Optional[list[float]] = None
@@ -151,6 +154,8 @@ def iter_samples(
         from .volumes import volume_samples as produce
     elif layout.kind == 'rasters':
         from .rasters import raster_samples as produce
+    elif options.tile_images:
+        from .image_tiles import image_tile_samples as produce
     else:
 
         def produce(pair, _options, notes_):

@@ -1,13 +1,14 @@
 """A seeded train/val/test split that keeps every class in val and test where the data allows.
 
-Units are assigned to splits whole: single images; whole volumes or rasters
-when there are at least three; otherwise bands of consecutive slices (or of
-tile rows/columns) of the one or two volumes/rasters, and a gap of excluded
-samples (2 slices, 1 tile line) is left between the bands of different splits
-so that no training sample neighbours a val or test sample. Classes are placed rarest first: each
-missing class gets one unit holding it in test, then in val, while train
+Units are assigned to splits whole: single images; whole volumes, rasters or
+tiled images when there are at least three. Classes are placed rarest first:
+each missing class gets one unit holding it in test, then in val, while train
 keeps at least one; the rest fills test and val up to their fractions in
-seeded random order. A split that the layout already has is kept (a layout
+seeded random order. One or two volumes, rasters or tiled images give test
+and val one run of consecutive slices (or tile rows/columns) each, with a gap
+of excluded samples (2 slices, 1 tile line) between runs of different splits,
+so that no training sample neighbours a val or test sample
+(:mod:`.line_runs`). A split that the layout already has is kept (a layout
 with train and val only gives its val to test, on which nothing is chosen,
 and draws val from its train).
 """
@@ -19,10 +20,12 @@ from typing import Optional
 
 import numpy as np
 
+from .line_runs import split_in_line_runs
+
 __all__ = ['SplitItem', 'SplitResult', 'make_splits']
 
 SPLITS = ('train', 'val', 'test')
-GAP_LINES = {'volumes': 2, 'rasters': 1}
+GAP_LINES = {'volumes': 2, 'rasters': 1, 'tiles': 1}
 
 
 @dataclass
@@ -59,7 +62,8 @@ def _units(items: list[SplitItem], kind: str) -> tuple[list[list[int]], Optional
         by_group: dict[str, list[int]] = {}
         for index, item in enumerate(items):
             by_group.setdefault(item.group, []).append(index)
-        rule = 'one unit per image' if kind == 'images' else f'whole {kind} per split ({len(groups)} of them)'
+        whole = 'images' if kind == 'tiles' else kind
+        rule = 'one unit per image' if kind == 'images' else f'whole {whole} per split, {len(groups)} in all'
         return list(by_group.values()), None, rule
     long_axis = {}
     for group in groups:
@@ -123,21 +127,6 @@ def _assign(
     return {u: where.get(u, 'train') for u in range(len(units))}
 
 
-def _gap(items: list[SplitItem], split_of: dict[int, str], long_axis: dict[str, int], width: int) -> set[int]:
-    """Items within ``width`` lines of a sample of another split: train ones, and val ones next to test."""
-    rank = {'test': 0, 'val': 1, 'train': 2}
-    lines: dict[tuple[str, int], set[str]] = {}
-    for index, split in split_of.items():
-        lines.setdefault((items[index].group, _line(items[index], long_axis)), set()).add(split)
-    dropped = set()
-    for index, split in split_of.items():
-        group, line = items[index].group, _line(items[index], long_axis)
-        near = set().union(*(lines.get((group, line + d), set()) for d in range(-width, width + 1)))
-        if any(rank[other] < rank[split] for other in near):
-            dropped.add(index)
-    return dropped
-
-
 def make_splits(
     items: list[SplitItem],
     *,
@@ -150,7 +139,7 @@ def make_splits(
 
     Args:
         items (list[SplitItem]): Every sample, with its group, position and classes.
-        kind (str): ``'images'``, ``'volumes'`` or ``'rasters'``.
+        kind (str): ``'images'``, ``'volumes'``, ``'rasters'`` or ``'tiles'`` (tiled plain images).
         seed (int): Seed of the random order. Defaults to 0.
         val_fraction (float): Share of samples for val. Defaults to 0.15.
         test_fraction (float): Share of samples for test. Defaults to 0.15.
@@ -178,10 +167,22 @@ def make_splits(
         dropped: set[int] = set()
     else:
         units, long_axis, rule = _units(items, kind)
-        by_unit = _assign(units, items, {'test': test_fraction, 'val': val_fraction}, rng)
-        split_of = {i: by_unit[u] for u, unit in enumerate(units) for i in unit}
-        gap = GAP_LINES.get(kind, 1)
-        dropped = _gap(items, split_of, long_axis, gap) if long_axis is not None else set()
+        fractions = {'test': test_fraction, 'val': val_fraction}
+        if long_axis is None:
+            by_unit = _assign(units, items, fractions, rng)
+            split_of = {i: by_unit[u] for u, unit in enumerate(units) for i in unit}
+            dropped = set()
+        else:
+            where, rule = split_in_line_runs(
+                [it.group for it in items],
+                [_line(it, long_axis) for it in items],
+                [it.classes for it in items],
+                gap=GAP_LINES.get(kind, 1),
+                fractions=fractions,
+                rng=rng,
+            )
+            split_of = {i: split or 'train' for i, split in enumerate(where)}
+            dropped = {i for i, split in enumerate(where) if split is None}
         notes.append(f'split seeded with {seed}: {rule}')
         if dropped:
             notes.append(

@@ -150,8 +150,8 @@ def _write_all(
         _write_tif(staging / 'images' / split / f'{sample.name}.tif', image)
         Image.fromarray(mask).save(staging / 'masks' / split / f'{sample.name}.png', compress_level=1)
         prints[split].add(image, mask)
-        if split == 'train':
-            sampler.add(image)
+        if split == 'train':  # raster nodata pixels stay out of the normalisation
+            sampler.add(image if sample.invalid is None else image[~sample.invalid][None])
     pixels = sampler.pixels
     normalization = compute_normalization(pixels)
     percentiles = {f'p{q}': np.percentile(pixels, q, axis=0).tolist() for q in (0.5, 1, 50, 99, 99.5)}

@@ -12,6 +12,7 @@ from typing import Iterable, Optional, Sequence
 
 import mmcv
 import numpy as np
+import tifffile
 from mmseg.datasets.transforms import LoadAnnotations
 from PIL import Image, UnidentifiedImageError
 
@@ -114,6 +115,12 @@ def _decode_problem(path: str) -> Optional[str]:
             image.load()
         return None
     except UnidentifiedImageError:
+        if path.lower().endswith(('.tif', '.tiff')):  # e.g. 5-band float32, which PIL and OpenCV refuse
+            try:
+                tifffile.imread(path)
+                return None
+            except (tifffile.TiffFileError, OSError, ValueError) as error:
+                return f'{type(error).__name__}: {error}'
         return None if mmcv.imread(path, flag='unchanged') is not None else 'unknown format'
     except (OSError, SyntaxError, ValueError) as error:
         return f'{type(error).__name__}: {error}'

