@@ -102,6 +102,7 @@ def accuracy_report(*, config: Optional[str] = None, checkpoint: Optional[str] =
 
     import psp_plugin  # noqa: F401
     from psp_plugin.deploy import optimize_for_inference
+    from psp_plugin.engine.checkpoint import safe_torch_load
     init_default_scope('mmseg')
     workdir = Path(tempfile.mkdtemp(prefix='psp_bench_accuracy_'))
     started = time.perf_counter()
@@ -111,10 +112,12 @@ def accuracy_report(*, config: Optional[str] = None, checkpoint: Optional[str] =
         calibration = workdir / 'toy_scenes' / 'img_dir' / 'train'
     else:
         cfg = Config.fromfile(config)
-        state = torch.load(checkpoint, map_location='cpu', weights_only=True)['state_dict']
+        state = safe_torch_load(checkpoint, map_location='cpu')['state_dict']
         source = f'{Path(config).name} + {Path(checkpoint).name}'
-        calibration = Path(cfg.train_dataloader.dataset.data_root) / \
-            cfg.train_dataloader.dataset.data_prefix.img_path
+        train_set = cfg.train_dataloader.dataset
+        calibration = Path(train_set.data_root) / (  # an MMSeg layout, or a prepared dataset of fit
+            train_set.data_prefix.img_path if 'data_prefix' in train_set else
+            Path('images') / train_set.get('split', 'train'))
 
     def fresh():
         model = init_model(copy.deepcopy(cfg), checkpoint=None, device=device)

@@ -4,10 +4,14 @@ For each output stride OS, the ground truth is average-pooled to 1/OS (the
 smoothest "perfect" low-resolution score map), upsampled back bilinearly
 (as MMSeg upsamples logits) and arg-maxed; the mIoU against the full
 resolution ground truth is the ceiling a decoder without skip connections
-gets at that stride. It is why the main-job recipe upsamples slices 2x
+gets at that stride. It is why the main job trains on upsampled slices
 (OS8 on a 2x slice = OS4 on the original).
 
-    python benchmarks/mni152_resolution_ceiling.py [--data-root data/mni152]
+The val masks are those of the main job's source folder (``masks/val``), which
+:func:`psp_plugin.fit.mni152_source.write_mni152_source` writes when it is not
+complete yet (a few seconds).
+
+    python benchmarks/mni152_resolution_ceiling.py [--source data/mni152_source]
 """
 import argparse
 import glob
@@ -18,6 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+
+from psp_plugin.fit.main_job import DEFAULT_SOURCE
+from psp_plugin.fit.mni152_source import write_mni152_source
 
 NUM_CLASSES = 3
 
@@ -45,14 +52,14 @@ def ceiling_iou(labels: List[np.ndarray], output_stride: int) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--data-root', default=osp.join('data', 'mni152'))
+    parser.add_argument('--source', default=str(DEFAULT_SOURCE),
+                        help='the main job\'s source folder (written if not complete)')
     args = parser.parse_args()
-    paths = sorted(glob.glob(osp.join(args.data_root, 'ann_dir', 'val',
-                                      '*.png')))
+    write_mni152_source(args.source)
+    paths = sorted(glob.glob(osp.join(args.source, 'masks', 'val', '*.png')))
     if not paths:
-        raise FileNotFoundError(
-            f'No val labels in {args.data_root}; run `python -m '
-            'psp_plugin.cli.prepare_mni152` first.')
+        raise FileNotFoundError(f'No val masks in {args.source}/masks/val; delete the folder and '
+                                'run again to rewrite it.')
     labels = [np.asarray(Image.open(p)) for p in paths]
     print(f'{len(labels)} val slices; ceiling IoU (%) per output stride')
     print('| OS | background | grey_matter | white_matter | mIoU |')

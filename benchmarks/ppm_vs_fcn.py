@@ -13,7 +13,9 @@ Datasets:
         sky band and a ``lamp`` under a ceiling band, drawn identically and at
         least 64 px from the band (see ``psp_plugin.testing.context_scenes``).
     mni152: the brain-MRI tissue slices of the main job
-        (``psp_plugin.data.mni152_prepare``), where context matters less.
+        (``psp_plugin.fit.mni152_source``, imported with
+        ``psp_plugin.data.import_dataset``), where context matters less.
+        Scored on the source's val split.
 
 Usage:
     .venv/bin/python benchmarks/ppm_vs_fcn.py --dataset context-scenes \\
@@ -33,7 +35,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
-from psp_plugin.data.mni152_prepare import prepare_mni152
+from psp_plugin.data import import_dataset
+from psp_plugin.fit.mni152_source import write_mni152_source
 from psp_plugin.testing.context_scenes import generate_context_scenes
 
 CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
@@ -62,14 +65,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def prepare_data(dataset: str, out_dir: Path) -> str:
-    """(Re)write the dataset under ``out_dir/data``; both writers are deterministic."""
+def prepare_data(dataset: str, out_dir: Path) -> tuple[str, dict]:
+    """(Re)write the dataset under ``out_dir/data``; the writers and the import are deterministic.
+
+    Returns:
+        tuple[str, dict]: The data root and what the configs must be told of it: for the
+        prepared MNI152 slices, the import's ``normalization`` and the image ``channels``.
+    """
     data_root = out_dir / 'data' / dataset
     if dataset == 'context-scenes':
         generate_context_scenes(str(data_root), num_train=400, num_val=100)
-    else:
-        prepare_mni152(str(data_root), verbose=False)
-    return str(data_root)
+        return str(data_root), {}
+    source = write_mni152_source(out_dir / 'data' / 'mni152_source')
+    prepared = import_dataset(out_dir / 'data' / 'mni152_source', data_root)
+    if prepared.classes != source['classes']:
+        raise RuntimeError(f'{data_root}: the import read classes {prepared.classes}, '
+                           f'the source wrote {source["classes"]}; delete {out_dir / "data"} and rerun.')
+    return str(prepared.root), dict(normalization=prepared.normalization, channels=prepared.channels)
 
 
 def save_backbone_init(backbone_cfg: dict, path: Path, seed: int) -> Path:
@@ -82,11 +94,21 @@ def save_backbone_init(backbone_cfg: dict, path: Path, seed: int) -> Path:
 
 
 def build_run_config(config_file: Path, *, data_root: str, iters: int,
-                     seed: int, backbone_init: Path, work_dir: Path) -> Config:
-    """Load one head's config and set what the two runs must share."""
+                     seed: int, backbone_init: Path, work_dir: Path,
+                     data_settings: dict) -> Config:
+    """Load one head's config and set what the two runs must share.
+
+    ``data_settings`` (from :func:`prepare_data`) sets the normalization of
+    every ``LoadNormalizedImage`` step and the backbone's input channels.
+    """
     cfg = Config.fromfile(str(config_file))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = data_root
+        for step in cfg[loader].dataset.pipeline:
+            if step.type == 'LoadNormalizedImage':
+                step.normalization = data_settings['normalization']
+    if 'channels' in data_settings:
+        cfg.model.backbone.in_channels = data_settings['channels']
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters
     for scheduler in cfg.param_scheduler:
@@ -190,10 +212,12 @@ def main(argv=None) -> dict:
     benchmark = BENCHMARKS[args.dataset]
     out_dir = Path(args.out).resolve() / args.dataset
     out_dir.mkdir(parents=True, exist_ok=True)
-    data_root = prepare_data(args.dataset, out_dir)
+    data_root, data_settings = prepare_data(args.dataset, out_dir)
     configs = {head: CONFIG_DIR / name
                for head, name in benchmark['configs'].items()}
     backbone_cfg = Config.fromfile(str(configs['ppm'])).model.backbone
+    if 'channels' in data_settings:
+        backbone_cfg.in_channels = data_settings['channels']
     backbone_init = save_backbone_init(
         backbone_cfg, out_dir / 'shared_backbone_init.pth', args.seed)
 
@@ -202,7 +226,8 @@ def main(argv=None) -> dict:
         cfg = build_run_config(configs[head], data_root=data_root,
                                iters=args.iters, seed=args.seed,
                                backbone_init=backbone_init,
-                               work_dir=out_dir / head)
+                               work_dir=out_dir / head,
+                               data_settings=data_settings)
         results[head] = train_and_score(cfg, backbone_init,
                                         benchmark['context_pairs'])
     summary = dict(command=' '.join([sys.executable] + sys.argv),

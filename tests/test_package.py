@@ -37,7 +37,7 @@ def test_registered_modules_build_by_name_and_run():
         assert aux_head(features).shape == (1, 3, 5, 6)
 
 
-@pytest.mark.parametrize('name, package', [('MNI152TissueDataset', 'psp_plugin.data.'),
+@pytest.mark.parametrize('name, package', [('PreparedSegDataset', 'psp_plugin.data.'),
                                            ('ToySceneDataset', 'psp_plugin.testing.'),
                                            ('ContextScenesDataset', 'psp_plugin.testing.')])
 def test_datasets_are_registered_in_mmseg_scope(name, package):

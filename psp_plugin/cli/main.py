@@ -12,8 +12,7 @@ from collections.abc import Sequence
 __all__ = ['SUBCOMMAND_MODULES', 'build_parser', 'main', 'main_exit']
 
 #: The modules of ``psp_plugin.cli`` that provide sub-commands, in ``--help`` order.
-SUBCOMMAND_MODULES = ('export_onnx', 'prepare_mni152', 'prepare_field_data', 'main_job', 'predict',
-                      'import_data', 'fit')
+SUBCOMMAND_MODULES = ('export_onnx', 'prepare_field_data', 'main_job', 'predict', 'import_data', 'fit')
 
 
 def build_parser() -> argparse.ArgumentParser:

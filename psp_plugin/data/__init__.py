@@ -1,10 +1,9 @@
 """Users' own data: import a folder of images and masks as a prepared dataset (issue 16, stage 1).
 
-Importing this package registers ``LoadNormalizedImage`` (TRANSFORMS), ``PreparedSegDataset``
-and ``MNI152TissueDataset`` (DATASETS) in MMSeg's registries.
+Importing this package registers ``LoadNormalizedImage`` (TRANSFORMS) and ``PreparedSegDataset``
+(DATASETS) in MMSeg's registries.
 """
 
-from . import mni152  # noqa: F401  (registers MNI152TissueDataset)
 from .errors import DataImportError
 from .importer import import_dataset
 from .normalization import compute_normalization, normalize_image

@@ -1,7 +1,7 @@
 """The brain-MRI main job's data: MNI152 slices written as a plain images/ + masks/ folder for ``fit``.
 
 Slices along all three axes of the MNI ICBM152 template inside ``nilearn`` (labels and intensity
-scaling as :mod:`psp_plugin.data.mni152_prepare` defines them; exact mirror duplicates kept once)
+scaling as :mod:`psp_plugin.data.mni152_template` defines them; exact mirror duplicates kept once)
 are written as ``images/<split>/<axis>_<index>.png`` and ``masks/<split>/<axis>_<index>.png``.
 The split is the preparation's, and the import keeps a split that the layout holds: along each
 axis the kept slices form blocks of ``block_size``; in every ``cycle`` blocks one is val and one is
@@ -19,8 +19,8 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from psp_plugin.data.mni152_prepare import (
-    _collect_slices,
+from psp_plugin.data.mni152_template import (
+    collect_slices,
     intensity_to_uint8,
     load_mni152_volumes,
     tissue_labels,
@@ -71,8 +71,8 @@ def write_mni152_source(out_dir: str | Path, *, block_size: int = 10, cycle: int
     for part in ('images', 'masks'):
         shutil.rmtree(out_dir / part, ignore_errors=True)
     t1, gm, wm = load_mni152_volumes()
-    kept = _collect_slices(intensity_to_uint8(t1), tissue_labels(gm, wm),
-                           min_tissue_pixels=min_tissue_pixels)
+    kept = collect_slices(intensity_to_uint8(t1), tissue_labels(gm, wm),
+                          min_tissue_pixels=min_tissue_pixels)
     counts = dict(train=0, val=0, test=0)
     for slices in kept.values():
         for item, split in zip(slices, assign_slice_blocks(len(slices), block_size=block_size,

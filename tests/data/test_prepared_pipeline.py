@@ -1,10 +1,19 @@
 """PreparedSegDataset + LoadNormalizedImage read a prepared root as training and predict see it."""
 
 import numpy as np
+import pytest
 import tifffile
+from mmengine.registry import DefaultScope
 from mmseg.registry import DATASETS, TRANSFORMS
 
 from psp_plugin.data import import_dataset, normalize_image
+
+
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    """Build in MMSeg's scope, as a config's ``default_scope='mmseg'`` does (not left to earlier tests)."""
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield
 
 
 def test_dataset_and_transform_give_normalized_float_images(image_folder, tmp_path):
