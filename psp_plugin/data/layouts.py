@@ -9,7 +9,7 @@ Layouts, tried in this order:
   both sides are kept as the split.
 * MMSeg: ``img_dir/{train,val[,test]}`` + ``ann_dir/{...}``; the split is kept.
 
-The kind follows from the files: NIfTI volumes (``.nii``, ``.nii.gz``),
+The kind follows from the files: NIfTI or NRRD volumes (``.nii``, ``.nii.gz``, ``.nrrd``, ``.nhdr``),
 georeferenced TIFF rasters, or plain images.
 """
 
@@ -22,7 +22,8 @@ from typing import Optional
 import tifffile
 
 from .errors import import_error
-from .pairing import NIFTI_SUFFIXES, pair_by_stem
+from .pairing import pair_by_stem
+from .volume_files import VOLUME_SUFFIXES
 
 __all__ = ['Pair', 'Layout', 'discover_layout', 'IMAGE_FOLDERS', 'MASK_FOLDERS']
 
@@ -138,15 +139,9 @@ def _kind(pairs: list[Pair]) -> str:
     kinds = set()
     for pair in pairs:
         name = pair.images[0].name.lower()
-        if name.endswith(('.nrrd', '.nhdr')) or pair.mask.name.lower().endswith(('.nrrd', '.nhdr')):
-            raise import_error(
-                pair.images[0],
-                'is an NRRD volume, which the import does not read',
-                'convert the volumes and labels to NIfTI (.nii.gz), e.g. with SimpleITK or 3D Slicer',
-            )
         kinds.add(
             'volumes'
-            if name.endswith(NIFTI_SUFFIXES)
+            if name.endswith(VOLUME_SUFFIXES)
             else 'tiff'
             if name.endswith(('.tif', '.tiff'))
             else 'images'
@@ -155,7 +150,7 @@ def _kind(pairs: list[Pair]) -> str:
         raise import_error(
             first.parent,
             f'mixes kinds of files ({sorted(kinds)})',
-            'keep one kind per dataset: NIfTI volumes, GeoTIFF rasters or 2-D images',
+            'keep one kind per dataset: NIfTI/NRRD volumes, GeoTIFF rasters or 2-D images',
         )
     kind = kinds.pop()
     if kind == 'tiff':

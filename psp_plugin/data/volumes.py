@@ -1,17 +1,16 @@
-"""NIfTI volumes and label volumes cut into 2-D slices along one axis.
+"""NIfTI and NRRD volumes and label volumes cut into 2-D slices along one axis.
 
 The axis is the one the user names (0, 1 or 2 of the stored voxel array) or,
 by default, the one with the largest voxel spacing (the slice direction of an
 anisotropic scan); for isotropic volumes axis 2. A label volume must have the
-shape and the affine of its image. Slices whose image is constant (empty
+shape and the geometry of its image (NIfTI affine; NRRD space directions and
+origin, :mod:`.volume_files`). Slices whose image is constant (empty
 field of view) are skipped. Several channel files (nnU-Net ``_0000``,
 ``_0001``) or a 4-D image become the channels.
 """
 
 from __future__ import annotations
 
-import zlib
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -20,29 +19,11 @@ from .errors import import_error
 from .layouts import Pair
 from .masks import raw_mask_from_array
 from .samples import Sample, SampleOptions
+from .volume_files import load_volume
 
 __all__ = ['load_volume', 'choose_axis', 'volume_samples']
 
 SKIP_NOTE = 'slices whose image is constant (outside the field of view) were skipped'
-
-
-def load_volume(path: Path):
-    """Load a NIfTI file with nibabel; returns (nibabel image, array as stored, scaled)."""
-    try:
-        import nibabel
-    except ImportError as error:
-        raise import_error(
-            path, 'is a NIfTI volume but nibabel is not installed', 'pip install "psp_plugin[medical]"'
-        ) from error
-    try:
-        volume = nibabel.load(str(path))
-        return volume, np.asanyarray(volume.dataobj)
-    except (nibabel.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as error:
-        raise import_error(
-            path,
-            f'cannot be read as NIfTI ({type(error).__name__}: {error})',
-            're-export or re-copy the volume, or remove it with its partner',
-        ) from error
 
 
 def choose_axis(zooms: tuple[float, ...], axis: int | None) -> int:
@@ -58,7 +39,7 @@ def choose_axis(zooms: tuple[float, ...], axis: int | None) -> int:
 
 
 def _image_volume(pair: Pair):
-    """(X, Y, Z, C) image array and the nibabel image of its first file."""
+    """(X, Y, Z, C) image array and the geometry of its first file."""
     loaded = [load_volume(path) for path in pair.images]
     arrays = []
     for path, (_, data) in zip(pair.images, loaded):
@@ -102,12 +83,12 @@ def volume_samples(pair: Pair, options: SampleOptions, notes: set[str]) -> Itera
     if not np.allclose(label_image.affine, header_image.affine, atol=1e-3):
         raise import_error(
             pair.mask,
-            'has another affine (voxel-to-world orientation/position) than its image '
+            f'has another {label_image.fields} (voxel-to-world orientation/position) than its image '
             f'{pair.images[0].name}: {np.round(label_image.affine, 3)[:3].tolist()} vs '
-            f'{np.round(header_image.affine, 3)[:3].tolist()}',
+            f'{np.round(header_image.affine, 3)[:3].tolist()} (RAS+ mm)',
             'resample the label volume onto the image grid (nearest-neighbour), or fix its header',
         )
-    zooms = header_image.header.get_zooms()[:3]
+    zooms = header_image.zooms
     axis = choose_axis(zooms, options.axis if options.axis_used is None else options.axis_used)
     if options.axis_used is None:
         options.axis_used, options.spacing = axis, [float(z) for z in zooms]

