@@ -51,7 +51,7 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS = {
-    'medical': ['nibabel>=5.0', 'nilearn>=0.10,<1', 'pynrrd>=1.0'],   # NIfTI and NRRD volumes; MNI152 (main job)
+    'medical': ['nibabel>=5.0', 'nilearn>=0.10,<1', 'pynrrd>=1.0'],  # NIfTI, NRRD; MNI152 (main job)
     'geo': ['rasterio>=1.3'],                           # GeoTIFF and other rasters
     'export': ['onnx>=1.16,<2', 'onnxruntime>=1.18,<2', 'onnxscript>=0.3,<1'],
     'bench': ['onnxruntime>=1.18,<2', 'openvino>=2024.0', 'nncf>=2.10'],
