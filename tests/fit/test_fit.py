@@ -78,20 +78,21 @@ def test_time_budget_ends_training_and_resume_keeps_it(fitted):
     assert again.iterations == ended_at
 
 
-def test_resume_continues_to_the_loop_end_the_checkpoint_had(fitted, tmp_path):
+@pytest.mark.parametrize('kept', [0, -1])  # the oldest and the newest kept checkpoint
+def test_resume_continues_to_the_loop_end_the_checkpoint_had(fitted, tmp_path, kept):
     """A run stopped mid-way resumes towards the end the hook had set, not the config's count."""
     out, _ = fitted
     plan = load_plan(out)
     steps = sorted(out.glob('iter_*.pth'), key=lambda path: int(path.stem.split('_')[1]))
-    checkpoint = torch.load(steps[0], map_location='cpu', weights_only=False)
+    checkpoint = torch.load(steps[kept], map_location='cpu', weights_only=False)
     stopped_at = checkpoint['meta']['iter']
-    assert stopped_at < plan.max_iters
-    checkpoint['meta'].update(psp_loop_end=stopped_at + 3, psp_train_seconds=0.0)
-    torch.save(checkpoint, tmp_path / steps[0].name)
-    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / steps[0].name))
+    end = stopped_at + (3 if stopped_at + 3 != plan.max_iters else 4)  # never the config's count
+    checkpoint['meta'].update(psp_loop_end=end, psp_train_seconds=0.0)
+    torch.save(checkpoint, tmp_path / steps[kept].name)
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / steps[kept].name))
     hooks = [dict(type='TimeBudgetHook', train_seconds=120.0, log_interval=10 ** 6)]  # no re-projection
     result = train(plan.config_path, tmp_path, resume=True, cfg_options={'custom_hooks': hooks})
-    assert result.iterations == stopped_at + 3 != plan.max_iters
+    assert result.iterations == end != plan.max_iters
 
 
 def test_budget_stops_a_long_schedule(fitted, tmp_path):
