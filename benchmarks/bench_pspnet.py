@@ -18,6 +18,7 @@ import json
 import platform
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -118,7 +119,9 @@ def training_section(device: str, repeats: int, size: tuple) -> dict:
                 times={name: summarize(s) for name, s in seconds.items()})
 
 
-def memory_section(device: str, infer_size: tuple, train_size: tuple) -> dict:
+def memory_section(device: str, infer_size: tuple, train_size: tuple, jobs: int = 2) -> dict:
+    """Peak memory of each model and task, each in a fresh process; ``jobs`` processes at a time
+    (a process's own peak RSS does not depend on its neighbours; only the section's time does)."""
     fast = 'infer-int8' if device == 'cpu' else 'infer-fp16'
     runs = {'inference mmseg fp32': ('mmseg', 'infer-fp32'),
             'inference plugin fp32': ('plugin', 'infer-fp32'),
@@ -126,9 +129,15 @@ def memory_section(device: str, infer_size: tuple, train_size: tuple) -> dict:
             f'inference plugin fast {fast[6:]}': ('plugin-fast', fast),
             'train mmseg fp32': ('mmseg', 'train'), 'train plugin fp32': ('plugin', 'train'),
             'train plugin with_cp': ('plugin', 'train-cp')}
-    return {name: measure_in_subprocess(
-        which, task, device, size=train_size if task.startswith('train') else infer_size)
-        for name, (which, task) in runs.items()}
+    threads = torch.get_num_threads()
+
+    def run(item):
+        which, task = item
+        return measure_in_subprocess(which, task, device, threads=threads,
+                                     size=train_size if task.startswith('train') else infer_size)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return dict(zip(runs, pool.map(run, runs.values())))
 
 
 def _main_job_model() -> Optional[Tuple[Path, Path]]:
@@ -186,6 +195,9 @@ def main() -> None:
                         help='also time ONNX Runtime fp32 and OpenVINO fp32/int8 (NNCF PTQ on the '
                         "same calibration images) on MMSeg's model, interleaved with the others "
                         "(CPU; the [bench] extra; adds minutes: export, NNCF, 3 more variants)")
+    parser.add_argument('--memory-jobs', type=int, default=2,
+                        help='fresh processes measuring peak memory at a time (each one\'s peak '
+                             'RSS is its own; 1 for the old serial run)')
     parser.add_argument('--skip', nargs='*', default=(),
                         choices=('inference', 'training', 'memory', 'accuracy'))
     args = parser.parse_args()
@@ -209,7 +221,8 @@ def main() -> None:
     sections = dict(inference=lambda: inference_section(args.device, args.repeats, infer_size,
                                                         runtimes=args.runtimes),
                     training=lambda: training_section(args.device, args.train_repeats, train_size),
-                    memory=lambda: memory_section(args.device, infer_size, train_size),
+                    memory=lambda: memory_section(args.device, infer_size, train_size,
+                                                  args.memory_jobs),
                     accuracy=lambda: accuracy_report(config=args.accuracy_config,
                                                      checkpoint=args.accuracy_checkpoint,
                                                      iterations=args.accuracy_iterations,

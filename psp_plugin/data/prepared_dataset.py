@@ -18,6 +18,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from .errors import import_error
+from .oversampling import mask_holds_classes, oversample
 
 __all__ = ['PreparedDataset', 'PreparedSegDataset', 'load_prepared', 'SPLITS']
 
@@ -122,13 +123,20 @@ class PreparedSegDataset(BaseSegDataset):
     Args:
         data_root (str): The prepared root.
         split (str): ``'train'``, ``'val'`` or ``'test'``. Defaults to ``'train'``.
+        oversample_classes (Sequence[int]): Repeat the images whose mask holds any of these
+            classes (rare ones; see ``RareClassCrop``) until they make ``oversample_share`` of
+            the list. Default: none.
+        oversample_share (float): Their share after repeating. Default: 1/3.
         **kwargs: Passed to ``BaseSegDataset`` (pipeline, test_mode, ...). ``metainfo``
             overrides the classes and palette read from ``dataset.json``.
     """
 
-    def __init__(self, data_root: str, split: str = 'train', **kwargs) -> None:
+    def __init__(self, data_root: str, split: str = 'train', oversample_classes=(),
+                 oversample_share: float = 1 / 3, **kwargs) -> None:
         if split not in SPLITS:
             raise ValueError(f'split={split!r} is not one of {SPLITS}; set split in the dataset config')
+        self.oversample_classes = tuple(int(c) for c in oversample_classes)
+        self.oversample_share = float(oversample_share)
         meta = _read_json(Path(data_root) / 'dataset.json')
         kwargs.setdefault(
             'metainfo', dict(classes=tuple(meta['classes']), palette=[list(c) for c in meta['palette']])
@@ -140,3 +148,11 @@ class PreparedSegDataset(BaseSegDataset):
         kwargs.setdefault('reduce_zero_label', False)
         self.split = split
         super().__init__(data_root=data_root, **kwargs)
+
+    def load_data_list(self) -> list[dict]:
+        """MMSeg's list of the split's images, with rare-class images repeated when asked."""
+        data_list = super().load_data_list()
+        if not self.oversample_classes or not data_list:
+            return data_list
+        holds = [mask_holds_classes(info['seg_map_path'], self.oversample_classes) for info in data_list]
+        return oversample(data_list, holds, self.oversample_share)

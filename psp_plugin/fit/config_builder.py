@@ -59,12 +59,22 @@ def test_pipeline(normalization: dict, scale: float) -> list[dict]:
 
 def _loader(plan: 'Plan', split: str, pipeline: list, train: bool) -> dict:
     workers = plan.workers
+    dataset = dict(type='PreparedSegDataset', data_root=str(plan.data_root), split=split, pipeline=pipeline)
+    if train and plan.rare_classes:
+        dataset.update(oversample_classes=list(plan.rare_classes), oversample_share=plan.rare_share)
     return dict(
         batch_size=plan.batch_size if train else 1, num_workers=workers,
         persistent_workers=workers > 0,
         sampler=dict(type='InfiniteSampler' if train else 'DefaultSampler', shuffle=train),
-        dataset=dict(type='PreparedSegDataset', data_root=str(plan.data_root), split=split,
-                     pipeline=pipeline))
+        dataset=dataset)
+
+
+def _crop(plan: 'Plan') -> dict:
+    """MMSeg's random crop, or one steered to the plan's rare classes."""
+    if not plan.rare_classes:
+        return dict(type='RandomCrop', crop_size=(plan.crop, plan.crop))
+    return dict(type='RareClassCrop', crop_size=(plan.crop, plan.crop),
+                rare_classes=list(plan.rare_classes), prob=plan.rare_crop_prob)
 
 
 def build_config(plan: 'Plan') -> dict:
@@ -73,7 +83,7 @@ def build_config(plan: 'Plan') -> dict:
     train_pipeline = [dict(type='LoadNormalizedImage', normalization=norm),
                       dict(type='LoadAnnotations'),
                       dict(type='Resize', scale_factor=plan.input_scale, keep_ratio=True),
-                      dict(type='RandomCrop', crop_size=(plan.crop, plan.crop)),
+                      _crop(plan),
                       dict(type='RandomFlip', prob=0.5, direction='horizontal'),
                       dict(type='PackSegInputs')]
     warmup = plan.warmup_iters

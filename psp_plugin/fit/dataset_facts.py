@@ -32,19 +32,23 @@ class DatasetFacts:
         prepared: The dataset's description (classes, channels, normalisation, splits).
         median_hw: Median (H, W) of the sampled training masks.
         class_frequency: K fractions of the non-ignored training pixels.
+        class_presence: K fractions of the sampled training masks that hold each class.
         structure_width: K typical structure widths in pixels (None for a class absent in train).
         num_images: Images per split.
         sampled_masks: Training masks the sizes, frequencies and widths were measured on.
+        sampled_names: Their names (an evenly spaced sample of at most 200).
         fingerprint: The ``fingerprint.json`` content ({} when the file is missing).
     """
 
     prepared: PreparedDataset
     median_hw: tuple[int, int]
     class_frequency: list[float]
+    class_presence: list[float]
     structure_width: list[Optional[float]]
     num_images: dict[str, int]
     sampled_masks: int
     fingerprint: dict
+    sampled_names: list[str]
 
 
 def structure_width_sums(mask: np.ndarray, num_classes: int,
@@ -97,6 +101,7 @@ def measure_dataset(root: str | Path) -> DatasetFacts:
     k = prepared.num_classes
     areas = np.zeros(k, dtype=np.int64)
     boundary = np.zeros(k, dtype=np.int64)
+    holding = np.zeros(k, dtype=np.int64)
     sizes = []
     sample = _evenly_spaced(names, MAX_SAMPLED_MASKS)
     for name in sample:
@@ -109,6 +114,7 @@ def measure_dataset(root: str | Path) -> DatasetFacts:
         a, b = structure_width_sums(mask, k, prepared.ignore_index)
         areas += a
         boundary += b
+        holding += a > 0
     frequency = areas / max(int(areas.sum()), 1)
     width = [float(2 * a / b) if b > 0 else (None if a == 0 else float(np.sqrt(a / len(sample))))
              for a, b in zip(areas, boundary)]
@@ -117,6 +123,7 @@ def measure_dataset(root: str | Path) -> DatasetFacts:
     median = np.median(np.asarray(sizes), axis=0)
     return DatasetFacts(
         prepared=prepared, median_hw=(int(median[0]), int(median[1])),
-        class_frequency=[float(f) for f in frequency], structure_width=width,
+        class_frequency=[float(f) for f in frequency],
+        class_presence=[float(h) / len(sample) for h in holding], structure_width=width,
         num_images={split: len(v) for split, v in prepared.splits.items()},
-        sampled_masks=len(sample), fingerprint=fingerprint)
+        sampled_masks=len(sample), fingerprint=fingerprint, sampled_names=list(sample))

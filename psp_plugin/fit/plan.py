@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Optional
 
 from .config_builder import model_config, write_config
+from .crop_sampling import DRAWS as CROP_DRAWS
+from .crop_sampling import choose_rare_classes, sampled_class_frequency
 from .dataset_facts import DatasetFacts, measure_dataset
 from .measure import measure_inference_seconds, measure_step_times
 from .plan_rules import (
@@ -81,6 +83,9 @@ class Plan:
     threads: int = 1
     lr: float = 0.002
     seed: int = 0
+    rare_classes: list = field(default_factory=list)
+    rare_share: float = 1 / 3
+    rare_crop_prob: float = 1.0
     reasons: list = field(default_factory=list)
 
     @property
@@ -143,7 +148,16 @@ def make_plan(root: str | Path, work_dir: str | Path, *, time_budget_s: float, d
     reasons.append(('crop_size', (crop, crop), why))
     depth, base, why = choose_network(device, time_budget_s, width)
     reasons.append(('backbone', f'DilatedResNet-{depth}, width {base}', why))
-    weights, why = choose_class_weights(facts.class_frequency, names)
+    sampling, why = choose_rare_classes(facts.class_frequency, facts.class_presence, names)
+    reasons.append(('rare_classes', [names[i] for i in sampling.classes], why))
+    frequency = facts.class_frequency
+    if sampling.classes:
+        frequency = sampled_class_frequency(prepared, facts.sampled_names, max(8, round(crop / scale)),
+                                            sampling)
+    weights, why = choose_class_weights(frequency, names)
+    if sampling.classes:
+        why = (f'{why}; frequencies of {CROP_DRAWS} crops drawn as training draws them ('
+               + ', '.join(f'{n} {100 * f:.2f} %' for n, f in zip(names, frequency)) + ')')
     reasons.append(('class_weight', weights, why))
     scales, why = choose_test_scales(scale)
     reasons.append(('test_scale_candidates', scales, why))
@@ -161,7 +175,8 @@ def make_plan(root: str | Path, work_dir: str | Path, *, time_budget_s: float, d
         batch_size=batch, class_weight=weights, precision='fp32', step_seconds=0.0,
         train_seconds=0.0, max_iters=1, warmup_iters=0, val_interval=1, checkpoint_interval=1,
         log_interval=1, test_scale_candidates=scales, test_scale=scale, time_budget_s=time_budget_s,
-        estimates_s={}, workers=workers, reasons=reasons)
+        estimates_s={}, workers=workers, rare_classes=list(sampling.classes),
+        rare_share=sampling.share, rare_crop_prob=sampling.crop_prob, reasons=reasons)
     _plan_precision_and_budget(plan, facts, precision, threads, spent_s + time.perf_counter() - started)
     save_plan(plan)
     return plan

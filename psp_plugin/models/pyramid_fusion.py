@@ -44,9 +44,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.weak import WeakIdKeyDictionary
 
 _MAX_CACHED = 256
 _TAP_MATRICES: Dict[tuple, Tensor] = {}
+#: weight tensor -> (its ``_version``, channel split, matrices); entries die with the weight.
+_BRANCH_WEIGHTS = WeakIdKeyDictionary()
 
 
 def _tracing_or_exporting() -> bool:
@@ -132,17 +135,7 @@ def tap_interpolation_matrix(in_size: int, out_size: int, align_corners: bool, k
     return matrix
 
 
-def branch_weight_matrices(weight: Tensor, channel_split: Sequence[int]) -> List[Tensor]:
-    """The branch parts ``W_i`` of a fusion conv weight as (O*kh*kw, C_i) matrices.
-
-    Args:
-        weight (Tensor): (O, Cx + sum C_i, kh, kw) fusion conv weight.
-        channel_split (Sequence[int]): (Cx, C_1, ..., C_n).
-
-    Returns:
-        list[Tensor]: Row ``(o, ky, kx)`` of matrix i is ``W_i[o, :, ky, kx]``. Views of a
-        channels_last weight; otherwise views of one copy of the branch part.
-    """
+def _build_branch_weight_matrices(weight: Tensor, channel_split: Sequence[int]) -> List[Tensor]:
     out_channels, _, kernel_h, kernel_w = weight.shape
     taps_last = weight[:, channel_split[0]:].permute(0, 2, 3, 1)  # (O, kh, kw, sum C_i)
     if weight.stride(1) != 1:
@@ -152,6 +145,35 @@ def branch_weight_matrices(weight: Tensor, channel_split: Sequence[int]) -> List
         matrices.append(taps_last[..., start:start + channels].reshape(
             out_channels * kernel_h * kernel_w, channels))
         start += channels
+    return matrices
+
+
+def branch_weight_matrices(weight: Tensor, channel_split: Sequence[int]) -> List[Tensor]:
+    """The branch parts ``W_i`` of a fusion conv weight as (O*kh*kw, C_i) matrices.
+
+    Without autograd (inference: no grad mode, or a weight that needs none) the
+    result is cached per weight tensor and rebuilt when the weight changes in
+    place (its version counter moves) or dies; for R50-D8 this saves a 19 MB
+    copy of the branch weights per forward pass. With autograd, and while
+    tracing or exporting, it is built each call.
+
+    Args:
+        weight (Tensor): (O, Cx + sum C_i, kh, kw) fusion conv weight.
+        channel_split (Sequence[int]): (Cx, C_1, ..., C_n).
+
+    Returns:
+        list[Tensor]: Row ``(o, ky, kx)`` of matrix i is ``W_i[o, :, ky, kx]``. Views of a
+        channels_last weight; otherwise views of one copy of the branch part (do not modify).
+    """
+    split = tuple(int(c) for c in channel_split)
+    if ((weight.requires_grad and torch.is_grad_enabled()) or weight.is_inference()
+            or _tracing_or_exporting()):  # inference tensors have no version counter
+        return _build_branch_weight_matrices(weight, split)
+    cached = _BRANCH_WEIGHTS.get(weight)
+    if cached is not None and cached[0] == weight._version and cached[1] == split:
+        return cached[2]
+    matrices = _build_branch_weight_matrices(weight, split)
+    _BRANCH_WEIGHTS[weight] = (weight._version, split, matrices)
     return matrices
 
 

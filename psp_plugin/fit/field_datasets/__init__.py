@@ -10,7 +10,7 @@ not in the catalogue. See docs/field-datasets.md.
 from .catalogue import FIELD_DATASETS, FieldDataset, fit_flags, prepare_field_datasets
 from .landsat import prepare_landsat
 from .lung_ct import prepare_lung_ct
-from .nuclei import prepare_nuclei_2d, prepare_nuclei_3d
+from .nuclei import prepare_nuclei_2d
 from .sdists import SdistSource, find_sdist
 from .wheels import WheelSource, find_wheel
 
@@ -26,5 +26,4 @@ __all__ = [
     'prepare_landsat',
     'prepare_lung_ct',
     'prepare_nuclei_2d',
-    'prepare_nuclei_3d',
 ]

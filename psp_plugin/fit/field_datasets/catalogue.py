@@ -15,8 +15,7 @@ training, and never from test results:
   nodule. Split seed 23 was chosen from the split placements alone (the slices each split holds,
   before any training) as the lowest seed whose test run holds a whole nodule of the other patient
   (lung1 slices 23-38, nodule 32-34), val a nodule slice (lung2 0-15) and train the most nodule
-  slices (lung2 18-25). The stardist 3-D stack (``nuclei3d``) is synthetic, so it is not in the
-  catalogue (``prepare_nuclei_3d`` still writes it).
+  slices (lung2 18-25).
 """
 
 from __future__ import annotations

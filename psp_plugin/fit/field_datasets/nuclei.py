@@ -1,14 +1,11 @@
-"""Fluorescence nuclei from the ``stardist`` wheel: one 2-D image and one 3-D stack, with instance masks.
+"""Fluorescence nuclei from the ``stardist`` wheel: one 2-D image with its instance mask.
 
 * ``stardist/data/images/img2d.tif`` + ``mask2d.tif``: a 512 x 512 16-bit fluorescence image from the
   2018 Data Science Bowl (Caicedo et al., Nature Methods 2019), and its instance-id mask (125 nuclei).
   Written as ``images/nuclei2d.tif`` + ``masks/nuclei2d.tif`` unchanged (tifffile): the import tiles it
   (``tile_images``) and turns the ids into one foreground class (``instances_as='foreground'``).
-* ``img3d.tif`` + ``mask3d.tif``: a 31 x 61 x 57 (Z, Y, X) 16-bit stack of nuclei and its instance
-  ids. stardist's own docstring calls it *synthetic nuclei*: it is not an acquired volume. Written as
-  NIfTI (nibabel), the array as (X, Y, Z) so that the stack's planes are slices along axis 2; the TIFF
-  states no voxel size (resolution 1/1, no unit), so the affine is the identity and the spacing
-  unknown, which ``source.json`` says.
+
+The wheel's 3-D stack (``img3d.tif``) is not used: stardist's own docstring calls it *synthetic nuclei*.
 """
 
 from __future__ import annotations
@@ -21,11 +18,10 @@ import tifffile
 
 from .wheels import WheelSource, read_member, start_dataset_folder, write_source_note
 
-__all__ = ['STARDIST_WHEEL', 'NUCLEI_CLASSES', 'prepare_nuclei_2d', 'prepare_nuclei_3d']
+__all__ = ['STARDIST_WHEEL', 'NUCLEI_CLASSES', 'prepare_nuclei_2d']
 
 STARDIST_WHEEL = WheelSource('stardist', '0.9.2')
 MEMBERS_2D = ('stardist/data/images/img2d.tif', 'stardist/data/images/mask2d.tif')
-MEMBERS_3D = ('stardist/data/images/img3d.tif', 'stardist/data/images/mask3d.tif')
 NUCLEI_CLASSES = ('background', 'nucleus')
 
 
@@ -70,27 +66,3 @@ def prepare_nuclei_2d(wheel: str | Path, out_dir: str | Path) -> dict:
     ]
     return _finish(out, wheel, MEMBERS_2D, notes, mask)
 
-
-def prepare_nuclei_3d(wheel: str | Path, out_dir: str | Path) -> dict:
-    """Write ``out_dir/images/nuclei3d.nii.gz``, ``masks/nuclei3d.nii.gz``, ``classes.txt``, ``source.json``.
-
-    Args:
-        wheel (str | Path): The ``stardist`` 0.9.2 wheel.
-        out_dir (str | Path): The dataset folder to write (``images/`` and ``masks/`` are replaced).
-
-    Returns:
-        dict: What ``source.json`` holds.
-    """
-    import nibabel
-
-    wheel, out = Path(wheel), start_dataset_folder(out_dir)
-    image, mask = _read_pair(wheel, MEMBERS_3D, 3)
-    for array, folder in ((image, 'images'), (mask, 'masks')):
-        volume = nibabel.Nifti1Image(np.ascontiguousarray(array.transpose(2, 1, 0)), np.eye(4))
-        nibabel.save(volume, out / folder / 'nuclei3d.nii.gz')
-    notes = [
-        f'one {image.shape} (Z, Y, X) {image.dtype} stack that stardist calls synthetic nuclei, '
-        'stored as NIfTI (X, Y, Z): its Z planes are slices along axis 2',
-        'the TIFF gives no voxel size: the NIfTI affine is the identity (spacing unknown, not 1 um)',
-    ]
-    return _finish(out, wheel, MEMBERS_3D, notes, mask)
