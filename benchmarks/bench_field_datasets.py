@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'bench_field_datasets.json'
-NAMES = ('landsat', 'nuclei2d', 'lungct')
+NAMES = ('landsat', 'nuclei2d', 'lungct', 'chestct')
 
 
 def constant_prediction(confusion: np.ndarray, classes: list[str], constant: int) -> dict:

