@@ -9,11 +9,11 @@ __all__ = ['add_parser', 'run']
 def add_parser(subparsers) -> None:
     """Register the ``predict`` sub-command."""
     parser = subparsers.add_parser(
-        'predict', help='segment images, NIfTI volumes or GeoTIFF rasters with blended sliding windows',
-        description='Segment an image, NIfTI volume or raster (or a folder of them). Images give label '
-                    'and overlay PNGs, volumes a label NIfTI with the input affine plus a CSV of class '
-                    'volumes, rasters a label GeoTIFF with the input CRS and transform, read and written '
-                    'in windows. See docs/predict.md.')
+        'predict', help='segment images, NIfTI/NRRD volumes or GeoTIFF rasters with blended sliding windows',
+        description='Segment an image, NIfTI/NRRD volume or raster (or a folder of them). Images give label '
+                    'and overlay PNGs, volumes a label NIfTI/NRRD with the input geometry plus a CSV of '
+                    'class volumes, rasters a label GeoTIFF with the input CRS and transform, read and '
+                    'written in windows. See docs/predict.md.')
     parser.add_argument('input', help='a file or a folder (searched recursively)')
     parser.add_argument('--config', required=True, help='MMSeg config the checkpoint was trained with')
     parser.add_argument('--checkpoint', required=True, help='checkpoint (.pth)')
@@ -37,6 +37,9 @@ def add_parser(subparsers) -> None:
                         help='treat every input as this kind (default: recognised per file)')
     parser.add_argument('--save-probs', action='store_true',
                         help='rasters: also write per-class probabilities (float32 GeoTIFF)')
+    parser.add_argument('--strip-width', type=int, default=None,
+                        help='rasters: column strip width in pixels (default: strips whose buffers take '
+                             'about 256 MiB); smaller uses less memory, re-running windows at strip edges')
     parser.add_argument('--opacity', type=float, default=0.5, help='class colour weight in overlays')
     parser.add_argument('--no-progress', action='store_true', help='do not print progress lines')
     parser.set_defaults(func=run)
@@ -51,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
         weight=args.blend, batch_size=args.batch_size, precision=args.precision,
         calib_images=args.calib_images)
     predict(args.input, predictor, args.out, kind=args.kind, axis=args.axis, save_probs=args.save_probs,
-            opacity=args.opacity, show_progress=not args.no_progress)
+            opacity=args.opacity, strip_width=args.strip_width, show_progress=not args.no_progress)
     return 0

@@ -1,12 +1,12 @@
-"""``predict``: a file or a folder of images, NIfTI volumes and rasters -> labels next to each.
+"""``predict``: a file or a folder of images, NIfTI/NRRD volumes and rasters -> labels next to each.
 
 Outputs under ``out`` (folder layout of the input kept):
 
 * images: ``labels/<name>.png`` and ``overlays/<name>.png``;
 * rasters: ``labels/<name>.tif`` (and ``probabilities/<name>.tif`` with ``save_probs``);
-* volumes: ``labels/<name>.nii.gz`` and ``volumes/<name>.csv``.
+* volumes: ``labels/<name>.nii.gz`` (``labels/<name>.nrrd`` for NRRD input) and ``volumes/<name>.csv``.
 
-The kind of each file is recognised from it: ``.nii``/``.nii.gz`` are volumes;
+The kind of each file is recognised from it: ``.nii``/``.nii.gz``/``.nrrd``/``.nhdr`` are volumes;
 a TIFF (or ``.img``/``.jp2``/``.vrt``) with a CRS, ground control points or a
 non-identity transform is a raster, as is every TIFF when the config's
 ``psp_meta['kind']`` is ``'rasters'`` or ``kind='raster'`` is passed; other
@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from psp_plugin.data.volume_files import NRRD_SUFFIXES, VOLUME_SUFFIXES
+
 from .areas import summary_lines
 from .predictor import Predictor
 from .progress import WindowProgress
@@ -28,7 +30,6 @@ __all__ = ['KINDS', 'PredictionSummary', 'input_kind', 'list_inputs', 'predict']
 
 KINDS = ('image', 'raster', 'volume')
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff')
-NIFTI_SUFFIXES = ('.nii', '.nii.gz')
 
 
 @dataclass
@@ -41,7 +42,7 @@ class PredictionSummary:
 
 def _is_input(path: Path) -> bool:
     name = path.name.lower()
-    return name.endswith(NIFTI_SUFFIXES) or path.suffix.lower() in IMAGE_SUFFIXES + RASTER_SUFFIXES
+    return name.endswith(VOLUME_SUFFIXES) or path.suffix.lower() in IMAGE_SUFFIXES + RASTER_SUFFIXES
 
 
 def list_inputs(source: str | Path) -> list[Path]:
@@ -53,7 +54,7 @@ def list_inputs(source: str | Path) -> list[Path]:
         raise FileNotFoundError(f'{source} is neither a file nor a folder; check the INPUT path')
     found = sorted(path for path in source.rglob('*') if path.is_file() and _is_input(path))
     if not found:
-        raise FileNotFoundError(f'no images, NIfTI volumes or rasters found under {source}')
+        raise FileNotFoundError(f'no images, NIfTI/NRRD volumes or rasters found under {source}')
     return found
 
 
@@ -63,7 +64,7 @@ def input_kind(path: Path, *, kind: str | None = None, trained_on: str | None = 
         if kind not in KINDS:
             raise ValueError(f'kind={kind!r} is unknown; use one of {KINDS}')
         return kind
-    if path.name.lower().endswith(NIFTI_SUFFIXES):
+    if path.name.lower().endswith(VOLUME_SUFFIXES):
         return 'volume'
     suffix = path.suffix.lower()
     if suffix in RASTER_SUFFIXES and (trained_on == 'rasters' or suffix not in IMAGE_SUFFIXES
@@ -74,7 +75,7 @@ def input_kind(path: Path, *, kind: str | None = None, trained_on: str | None = 
 
 def _stem(relative: Path) -> Path:
     name = relative.name
-    for suffix in NIFTI_SUFFIXES[::-1] + IMAGE_SUFFIXES + RASTER_SUFFIXES:
+    for suffix in ('.nii.gz', '.nii') + NRRD_SUFFIXES + IMAGE_SUFFIXES + RASTER_SUFFIXES:
         if name.lower().endswith(suffix):
             return relative.with_name(name[:-len(suffix)])
     return relative.with_suffix('')
@@ -82,7 +83,7 @@ def _stem(relative: Path) -> Path:
 
 def predict(source: str | Path, predictor: Predictor, out: str | Path, *, kind: str | None = None,
             axis: int | None = None, save_probs: bool = False, opacity: float = 0.5,
-            show_progress: bool = True) -> PredictionSummary:
+            strip_width: int | None = None, show_progress: bool = True) -> PredictionSummary:
     """Segment every input under ``source`` with ``predictor`` and write the outputs under ``out``.
 
     Args:
@@ -93,6 +94,8 @@ def predict(source: str | Path, predictor: Predictor, out: str | Path, *, kind: 
         axis (int, optional): Slice axis of volumes when the config does not store one.
         save_probs (bool): Rasters: also write per-class probabilities. Defaults to False.
         opacity (float): Class colour weight in image overlays. Defaults to 0.5.
+        strip_width (int, optional): Rasters: column strip width in pixels (default: buffers of about
+            256 MiB; see :func:`~psp_plugin.inference.raster_prediction.strip_width_for`).
         show_progress (bool): Print progress (windows/s, ETA). Defaults to True.
 
     Returns:
@@ -126,12 +129,14 @@ def predict(source: str | Path, predictor: Predictor, out: str | Path, *, kind: 
         elif found == 'raster':
             probabilities = output('probabilities', '.tif') if save_probs else None
             result = predict_raster(predictor, path, output('labels', '.tif'),
-                                    probabilities_path=probabilities, show_progress=show_progress)
+                                    probabilities_path=probabilities, strip_width=strip_width,
+                                    show_progress=show_progress)
             summary.outputs.append(result.labels)
             _report(summary, f'{path}: wrote {result.labels}', summary_lines(
                 result.counts, predictor.classes, pixel_m2=result.pixel_m2))
         else:
-            result = predict_volume(predictor, path, output('labels', '.nii.gz'), output('volumes', '.csv'),
+            suffix = '.nrrd' if path.name.lower().endswith(NRRD_SUFFIXES) else '.nii.gz'
+            result = predict_volume(predictor, path, output('labels', suffix), output('volumes', '.csv'),
                                     axis=axis, show_progress=show_progress)
             summary.outputs.append(result.labels)
             _report(summary, f'{path}: wrote {result.labels} and {result.table}', summary_lines(

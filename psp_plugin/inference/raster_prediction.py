@@ -195,6 +195,9 @@ def predict_raster(predictor: Predictor, path: str | Path, labels_path: str | Pa
         bands = model_bands(source, channels, path)
         predictor.inputs.check(np.zeros((1, 1, channels), dtype=source.dtypes[bands[0] - 1]), str(path))
         grid = WindowGrid.cover(source.height, source.width, predictor.window, predictor.overlap)
+        if strip_width is not None and strip_width < 1:
+            raise ValueError(f'{path}: strip_width={strip_width} is not a width in pixels. Fix: pass a '
+                             'positive number (--strip-width), or leave it unset for strips of about 256 MiB')
         strips = _strips(grid, strip_width or strip_width_for(grid.window, channels, predictor.out_channels))
         planned = sum(len(grid.boxes((0, x0, grid.height, x1))) for x0, x1 in strips)
         progress = WindowProgress(planned, Path(path).name) if show_progress else None

@@ -1,11 +1,13 @@
-"""NIfTI volumes: segmented slice by slice, written back with the input's affine and header.
+"""NIfTI and NRRD volumes: segmented slice by slice, written back with the input's geometry.
 
 Slices are taken along the axis the model was trained on (``psp_meta['axis']``
 in the config, else ``axis=``) as plain array slices, ``np.take(volume, i, axis)``,
 the orientation the import of volumes uses for training. The label volume keeps
 the input's affine (sform and qform), shape and header, with an integer dtype,
-no intensity scaling and NIfTI intent ``label``; a CSV lists each class's voxels
-and millilitres (voxel volume from the affine's determinant, in mm^3).
+no intensity scaling and NIfTI intent ``label``. An NRRD input (pynrrd, the
+``[medical]`` extra) gives an NRRD label volume with its ``space``, ``space
+directions`` and ``space origin``. A CSV lists each class's voxels and millilitres
+(voxel volume from the affine's determinant, in mm^3).
 """
 from __future__ import annotations
 
@@ -15,18 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
+from psp_plugin.data.volume_files import NRRD_SUFFIXES, load_volume
+
 from .areas import class_counts
 from .predictor import Predictor
 from .progress import WindowProgress
 
-__all__ = ['NIFTI_SUFFIXES', 'VolumePrediction', 'predict_volume', 'read_volume', 'voxel_ml']
-
-NIFTI_SUFFIXES = ('.nii', '.nii.gz')
-
-
-def is_nifti(path: str | Path) -> bool:
-    """True for ``.nii`` and ``.nii.gz`` file names."""
-    return str(path).lower().endswith(NIFTI_SUFFIXES)
+__all__ = ['VolumePrediction', 'predict_volume', 'read_volume', 'voxel_ml']
+#: NRRD header fields that place the voxels; a label volume takes them from its image.
+NRRD_GEOMETRY = ('space', 'space dimension', 'space directions', 'space origin', 'space units', 'spacings',
+                 'measurement frame')
 
 
 @dataclass
@@ -53,6 +53,28 @@ def read_volume(path: str | Path):
             'For a 4-D series (fMRI, DWI, multi-echo) save one volume first, e.g. '
             "`nib.save(nib.load(PATH).slicer[..., 0], 'vol0.nii.gz')`")
     return image, shape
+
+
+def read_nrrd_volume(path: str | Path) -> tuple[np.ndarray, dict, np.ndarray]:
+    """(X, Y, Z) voxels, the header and the (4, 4) RAS+ affine of a 3-D NRRD; other dimensions refused."""
+    import nrrd
+
+    geometry, data = load_volume(Path(path))
+    if data.ndim != 3:
+        raise ValueError(
+            f'{path} holds {data.ndim}-D data {tuple(data.shape)}; predict segments 3-D volumes. Save one '
+            '3-D volume (one channel or time point) first, e.g. with 3D Slicer or pynrrd')
+    return data, nrrd.read_header(str(path)), geometry.affine
+
+
+def write_nrrd_labels(path: Path, labels: np.ndarray, header: dict, num_classes: int) -> None:
+    """``labels`` (X, Y, Z) as a gzip NRRD with the geometry fields of ``header`` (its image's)."""
+    import nrrd
+
+    dtype = np.uint8 if num_classes <= 256 else np.int16
+    fields = {key: header[key] for key in NRRD_GEOMETRY if key in header}
+    fields.update(kinds=['domain'] * 3, encoding='gzip')
+    nrrd.write(str(path), np.asarray(labels, dtype=dtype), fields)
 
 
 def voxel_ml(affine: np.ndarray) -> float:
@@ -88,12 +110,12 @@ def write_volume_table(path: Path, counts: np.ndarray, classes: list[str], ml_pe
 
 def predict_volume(predictor: Predictor, path: str | Path, labels_path: str | Path, table_path: str | Path,
                    *, axis: int | None = None, show_progress: bool = True) -> VolumePrediction:
-    """Segment a NIfTI volume slice by slice and write the label volume and the volume table.
+    """Segment a NIfTI or NRRD volume slice by slice and write the label volume and the volume table.
 
     Args:
         predictor (Predictor): Model, input mapping and window settings.
-        path (str | Path): ``.nii`` or ``.nii.gz`` input.
-        labels_path (str | Path): Output label NIfTI.
+        path (str | Path): ``.nii``, ``.nii.gz``, ``.nrrd`` or ``.nhdr`` input.
+        labels_path (str | Path): Output label volume (NIfTI for NIfTI input, NRRD for NRRD input).
         table_path (str | Path): Output CSV of per-class volumes.
         axis (int, optional): Slice axis 0, 1 or 2; default ``psp_meta['axis']`` of the config.
         show_progress (bool): Print slices/s and ETA. Defaults to True.
@@ -101,17 +123,22 @@ def predict_volume(predictor: Predictor, path: str | Path, labels_path: str | Pa
     Returns:
         VolumePrediction: Paths written, (K,) voxel counts and ml per voxel.
     """
-    import nibabel as nib
-
-    image, shape = read_volume(path)
+    image = None
+    if str(path).lower().endswith(NRRD_SUFFIXES):
+        volume, header, affine = read_nrrd_volume(path)
+        shape = volume.shape
+    else:
+        image, shape = read_volume(path)
+        affine = image.affine
     psp_meta = predictor.model.cfg.get('psp_meta') or {}
     axis = axis if axis is not None else psp_meta.get('axis')
     if axis not in (0, 1, 2):
         raise ValueError(f'{path}: the slice axis is unknown (config psp_meta.axis={psp_meta.get("axis")}, '
                          f'axis={axis}); pass --axis 0, 1 or 2, the axis the model was trained on')
-    volume = np.asarray(image.dataobj).reshape(shape)
-    if predictor.inputs.normalization is not None:
-        volume = np.asarray(image.get_fdata(dtype=np.float32)).reshape(shape)
+    if image is not None:
+        volume = np.asarray(image.dataobj).reshape(shape)
+        if predictor.inputs.normalization is not None:
+            volume = np.asarray(image.get_fdata(dtype=np.float32)).reshape(shape)
     labels = np.zeros(shape, dtype=np.int64)
     progress = WindowProgress(shape[axis], Path(path).name, unit='slices') if show_progress else None
     for index in range(shape[axis]):
@@ -126,9 +153,14 @@ def predict_volume(predictor: Predictor, path: str | Path, labels_path: str | Pa
         progress.close()
     labels_path, table_path = Path(labels_path), Path(table_path)
     labels_path.parent.mkdir(parents=True, exist_ok=True)
-    label_volume = labels.reshape(image.shape) if len(image.shape) > 3 else labels
-    nib.save(_label_image(image, label_volume, predictor.num_classes), str(labels_path))
+    if image is None:
+        write_nrrd_labels(labels_path, labels, header, predictor.num_classes)
+    else:
+        import nibabel as nib
+
+        label_volume = labels.reshape(image.shape) if len(image.shape) > 3 else labels
+        nib.save(_label_image(image, label_volume, predictor.num_classes), str(labels_path))
     counts = class_counts(labels, predictor.num_classes)
-    ml = voxel_ml(image.affine)
+    ml = voxel_ml(affine)
     write_volume_table(table_path, counts, predictor.classes, ml)
     return VolumePrediction(labels_path, table_path, counts, ml)

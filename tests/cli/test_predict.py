@@ -50,3 +50,22 @@ def test_window_larger_than_the_input_is_predicted_whole(tmp_path, squares_model
     whole = predictor.to_labels(predictor.logits_fn()(tensor[None])[0])
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / 'out' / 'labels' / 'small.png'),
                                              cv2.IMREAD_UNCHANGED), whole)
+
+
+def test_strip_width_flag_reaches_the_raster_prediction(tmp_path, squares_model_files, capsys, single_thread):
+    rng = np.random.default_rng(5)
+    scene, _ = draw_scene(rng, 90, 200, random_squares(rng, 90, 200, big=3, small=3))
+    write_geotiff(tmp_path / 'field.tif', scene)
+    config, checkpoint = squares_model_files
+    lines = {}
+    for width in ('64', '1000'):
+        assert main(['predict', str(tmp_path / 'field.tif'), '--config', str(config), '--checkpoint',
+                     str(checkpoint), '--out', str(tmp_path / width), '--window', '32', '32',
+                     '--strip-width', width]) == 0
+        lines[width] = capsys.readouterr().out
+    with rasterio.open(tmp_path / '64' / 'labels' / 'field.tif') as narrow, \
+            rasterio.open(tmp_path / '1000' / 'labels' / 'field.tif') as wide:
+        np.testing.assert_array_equal(narrow.read(1), wide.read(1))
+    with pytest.raises(ValueError, match=r'field.tif: strip_width=0 is not a width in pixels. Fix:'):
+        main(['predict', str(tmp_path / 'field.tif'), '--config', str(config), '--checkpoint',
+              str(checkpoint), '--out', str(tmp_path / 'zero'), '--strip-width', '0'])

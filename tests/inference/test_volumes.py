@@ -1,4 +1,4 @@
-"""NIfTI volumes: slice-wise prediction, identical affine/header geometry, label intent, ml table."""
+"""NIfTI and NRRD volumes: slice-wise prediction, identical affine/header geometry, label intent, ml table."""
 import csv
 
 import nibabel as nib
@@ -99,3 +99,32 @@ def test_unknown_axis_asks_for_one(tmp_path, squares_model_files):
     path = _volume(tmp_path / 'v.nii.gz', shape=(8, 8, 2))
     with pytest.raises(ValueError, match='--axis'):
         predict_volume(predictor, path, tmp_path / 'l.nii.gz', tmp_path / 't.csv')
+
+
+def test_nrrd_volume_gives_an_nrrd_label_volume_on_its_grid(tmp_path, volume_predictor, single_thread):
+    nrrd = pytest.importorskip('nrrd')
+    (tmp_path / 'in').mkdir()
+    rng = np.random.default_rng(1)
+    bright = 500 * (np.arange(30) > 15)[:, None, None]
+    data = (rng.normal(400, 300, size=(30, 26, 4)) + bright).astype(np.int16)
+    directions = _oblique_affine()[:3, :3].T  # one row per voxel axis
+    header = {'space': 'left-posterior-superior', 'space directions': directions,
+              'space origin': np.array([10.5, -3.0, 7.25]), 'encoding': 'gzip'}
+    nrrd.write(str(tmp_path / 'in' / 'ct.nrrd'), data, header)
+    summary = predict(tmp_path / 'in', volume_predictor, tmp_path / 'out', show_progress=False)
+    assert summary.outputs == [tmp_path / 'out' / 'labels' / 'ct.nrrd']
+    labels, written = nrrd.read(str(summary.outputs[0]))
+    assert labels.shape == data.shape and labels.dtype == np.uint8
+    assert written['space'] == 'left-posterior-superior'
+    np.testing.assert_allclose(written['space directions'], directions)
+    np.testing.assert_allclose(written['space origin'], header['space origin'])
+    for k in (0, 3):  # slice k along axis 2 (psp_meta.axis) is exactly the prediction of that slice
+        tensor = volume_predictor.inputs.to_tensor(data[:, :, k], 'slice')
+        predicted = volume_predictor.to_labels(volume_predictor.logits(tensor))
+        np.testing.assert_array_equal(labels[:, :, k], predicted)
+    rows = list(csv.DictReader((tmp_path / 'out' / 'volumes' / 'ct.csv').open()))
+    assert float(rows[0]['ml']) == pytest.approx(int(rows[0]['voxels']) * 0.8 * 1.3 * 3.5 / 1000, abs=1e-4)
+    nrrd.write(str(tmp_path / 'series.nrrd'), np.zeros((3, 8, 8, 4), np.int16),
+               {'kinds': ['list', 'domain', 'domain', 'domain']})
+    with pytest.raises(ValueError, match=r'series\.nrrd holds 4-D data .* 3-D volumes'):
+        predict_volume(volume_predictor, tmp_path / 'series.nrrd', tmp_path / 'l.nrrd', tmp_path / 't.csv')
