@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
@@ -27,6 +28,20 @@ DEFAULT_WINDOW = (512, 512)
 CALIBRATION_WINDOWS = 8
 
 
+def test_scale_of(model: nn.Module) -> float:
+    """``psp_meta.test_scale`` of the model's config (written by ``fit``, chosen on val), else 1."""
+    scale = float((model.cfg.get('psp_meta') or {}).get('test_scale') or 1.0)
+    if not scale > 0:
+        raise ValueError(f'psp_meta.test_scale={scale} in the config is not a positive scale factor. Fix: '
+                         'set it to the scale the model was tested at (1.0 for none)')
+    return scale
+
+
+def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """(H, W) resized by ``scale`` as MMCV's ``Resize(scale_factor=, keep_ratio=True)`` rounds it."""
+    return max(1, int(height * scale + 0.5)), max(1, int(width * scale + 0.5))
+
+
 def _config_window(model: nn.Module) -> tuple[int, int] | None:
     crop = (model.cfg.model.get('test_cfg') or {}).get('crop_size')
     return (int(crop[0]), int(crop[1])) if crop else None
@@ -37,9 +52,12 @@ class Predictor:
 
     Args:
         model (nn.Module): Segmentor with ``cfg`` (from :func:`load_segmentor` or ``init_model``).
-        window (Sequence[int], optional): (h, w) window; default: the config's
+        window (Sequence[int], optional): (h, w) window the network sees; default: the config's
             ``test_cfg.crop_size``, else 512 x 512. Inputs smaller than the window
-            are predicted whole along that axis.
+            are predicted whole along that axis. With a ``psp_meta.test_scale`` s in the config
+            (``fit`` writes the scale chosen on val), each window covers window / s input pixels,
+            is resized by s (bilinear) for the network, and its logits are resized back, as MMSeg's
+            test pipeline does for the whole image.
         overlap (float): Fraction of a window shared with each neighbour. Defaults to 0.5.
         weight (str): 'gaussian', 'hann' or 'constant'. Defaults to 'gaussian'.
         batch_size (int): Windows per forward pass. Defaults to 4.
@@ -58,7 +76,10 @@ class Predictor:
             raise ValueError(f'window={window} must be two positive sizes, e.g. --window 512 512')
         self.model = model
         self.inputs = InputMapping(model)
-        self.window = tuple(int(v) for v in window) if window else _config_window(model) or DEFAULT_WINDOW
+        self.scale = test_scale_of(model)
+        network_window = tuple(int(v) for v in window) if window else _config_window(model) or DEFAULT_WINDOW
+        #: the window in input pixels (the network sees it resized by ``scale``)
+        self.window = tuple(max(1, int(round(v / self.scale))) for v in network_window)
         self.overlap, self.weight, self.batch_size = overlap, weight, batch_size
         self.precision, self.calib_images = precision, calib_images
         self.device = next(model.parameters()).device
@@ -93,10 +114,11 @@ class Predictor:
         if calib is None and precision in ('int8', 'auto') and self.device.type == 'cpu':
             grid = self.grid(*sample.shape[-2:])
             boxes = grid.boxes()[:: max(1, len(grid) // CALIBRATION_WINDOWS)][:CALIBRATION_WINDOWS]
-            calib = [sample[None, :, y0:y1, x0:x1].cpu() for y0, x0, y1, x1 in boxes]
+            calib = [self._to_network(sample[None, :, y0:y1, x0:x1]).cpu() for y0, x0, y1, x1 in boxes]
             print_log(f'int8 calibration: {len(calib)} windows of the first input', logger='current')
+        window = self.grid(*sample.shape[-2:]).window
         self.model = optimize_for_inference(self.model, precision=precision, calib_images=calib,
-                                            measure_shape=self.grid(*sample.shape[-2:]).window)
+                                            measure_shape=scaled_size(*window, self.scale))
         print_log(f'precision: {self.model.inference_precision}', logger='current', level=logging.INFO)
 
     @torch.no_grad()
@@ -120,9 +142,24 @@ class Predictor:
             return torch.stack([1 - foreground, foreground])
         return logits.softmax(0)
 
+    def _to_network(self, windows: Tensor) -> Tensor:
+        """(N, C, h, w) input windows resized by ``scale`` (bilinear), as the network sees them."""
+        if self.scale == 1.0:
+            return windows
+        return F.interpolate(windows, size=scaled_size(*windows.shape[-2:], self.scale), mode='bilinear',
+                             align_corners=False)
+
     def logits_fn(self) -> Callable[[Tensor], Tensor]:
-        """(N, C, h, w) -> (N, K, h, w) through the (possibly converted) model."""
-        return segmentor_logits_fn(self.model)
+        """(N, C, h, w) -> (N, K, h, w) through the (possibly converted) model, at ``scale``."""
+        run = segmentor_logits_fn(self.model)
+        if self.scale == 1.0:
+            return run
+
+        def scaled(windows: Tensor) -> Tensor:
+            logits = run(self._to_network(windows))
+            return F.interpolate(logits, size=tuple(windows.shape[-2:]), mode='bilinear', align_corners=False)
+
+        return scaled
 
     def prepare(self, sample: Tensor) -> None:
         """Apply a pending precision conversion, using ``sample`` (C, H, W) for calibration."""

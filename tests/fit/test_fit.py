@@ -139,3 +139,20 @@ def test_docs_commands_run(fitted, prepared_root, tmp_path):
     again = json.loads((out / 'fit_summary.json').read_text())
     assert again['metrics'] == summary['metrics']  # the same checkpoint, the same test score
     assert (out / 'report' / 'curves.png').is_file()
+
+
+def test_predict_agrees_with_the_evaluation_at_the_chosen_test_scale(fitted, prepared_root, tmp_path):
+    from PIL import Image
+
+    from psp_plugin.inference import Predictor, predict
+    out, summary = fitted
+    plan = load_plan(out)
+    assert plan.test_scale != 1.0  # the case that matters: predict must resize as the test pipeline does
+    checkpoint = (out / 'last_checkpoint').read_text().strip()
+    model, cfg = load_model(plan.config_path, checkpoint)
+    evaluate_split(model, cfg, 'test', plan.test_scale, pred_dir=tmp_path / 'evaluated')
+    predict(prepared_root / 'images' / 'test', Predictor.from_files(plan.config_path, checkpoint),
+            tmp_path / 'predicted', show_progress=False)
+    for evaluated in sorted((tmp_path / 'evaluated').glob('*.png')):
+        predicted = np.asarray(Image.open(tmp_path / 'predicted' / 'labels' / evaluated.name))
+        assert (predicted == np.asarray(Image.open(evaluated))).mean() > 0.99
