@@ -83,8 +83,12 @@ class SplitFingerprint:
         self.ignore_pixels = 0
         self.diameters = [_Reservoir(rng) for _ in range(num_classes)]
 
-    def add(self, image: np.ndarray, mask: np.ndarray) -> None:
-        """Add one (H, W, C) image and its (H, W) uint8 class mask (255 = ignore)."""
+    def add(self, image: np.ndarray, mask: np.ndarray, invalid: np.ndarray | None = None) -> None:
+        """Add one (H, W, C) image and its (H, W) uint8 class mask (255 = ignore).
+
+        ``invalid`` (H, W) bool marks pixels without data (raster nodata): they count for the sizes and
+        the mask statistics, not for the intensity statistics (as they stay out of the normalisation).
+        """
         h, w = mask.shape
         self.count += 1
         self.heights.add([h])
@@ -95,14 +99,16 @@ class SplitFingerprint:
         ]
         self.max_hw = [max(self.max_hw[0], h), max(self.max_hw[1], w)]
         self.dtypes.add(str(image.dtype))
-        pixels = image[::2, ::2].reshape(-1, image.shape[2]).astype(np.float32)
-        self.sums += [
-            np.full(pixels.shape[1], pixels.shape[0]),
-            pixels.sum(0, dtype=np.float64),
-            np.einsum('ij,ij->j', pixels, pixels, dtype=np.float64),
-        ]
-        self.low = np.minimum(self.low, [image[..., c].min() for c in range(image.shape[2])])
-        self.high = np.maximum(self.high, [image[..., c].max() for c in range(image.shape[2])])
+        values = image if invalid is None else image[~invalid][None]  # (H, W, C) or (1, N, C)
+        if values.size:
+            pixels = values[::2, ::2].reshape(-1, image.shape[2]).astype(np.float32)
+            self.sums += [
+                np.full(pixels.shape[1], pixels.shape[0]),
+                pixels.sum(0, dtype=np.float64),
+                np.einsum('ij,ij->j', pixels, pixels, dtype=np.float64),
+            ]
+            self.low = np.minimum(self.low, [values[..., c].min() for c in range(image.shape[2])])
+            self.high = np.maximum(self.high, [values[..., c].max() for c in range(image.shape[2])])
         counts = np.bincount(mask.ravel(), minlength=256)
         self.class_pixels += counts[: len(self.class_pixels)]
         self.ignore_pixels += int(counts[255])

@@ -149,7 +149,7 @@ def _write_all(
             mask[sample.invalid] = IGNORE
         _write_tif(staging / 'images' / split / f'{sample.name}.tif', image)
         Image.fromarray(mask).save(staging / 'masks' / split / f'{sample.name}.png', compress_level=1)
-        prints[split].add(image, mask)
+        prints[split].add(image, mask, sample.invalid)
         if split == 'train':  # raster nodata pixels stay out of the normalisation
             sampler.add(image if sample.invalid is None else image[~sample.invalid][None])
     pixels = sampler.pixels

@@ -3,10 +3,13 @@
 A planned config (``psp_plugin.fit.plan``) sets ``max_iters`` from a step time measured on the
 machine that planned it; this hook makes the *time* decide on any machine. After every training
 iteration it adds the iteration's wall time (validation passes inside the loop included) to the
-time spent; when one more iteration (the median of the last 20) would overrun the budget it
-shortens the loop to end at this iteration, so the ``CheckpointHook`` saves a last checkpoint and
+time spent; when one more iteration would overrun the budget it shortens the loop to end at this
+iteration, so the ``CheckpointHook`` saves a last checkpoint and
 the final validation runs as after a normal last iteration (that last pass is not in the budget;
-the planner budgets it separately). Every ``log_interval`` iterations it also projects how many
+the planner budgets it separately). "One more iteration" is the slower of the median of the last 20
+steps and the last step, both without the validation passes (timed apart): a machine that suddenly
+gets busy then stops the run after one slow step, not after the median has caught up with it.
+Every ``log_interval`` iterations it also projects how many
 iterations the remaining time allows at the median step; when that differs from the plan by more
 than 3 % (a slower, faster, busier or idler machine than when the step was measured), it moves the
 end of the loop *and* of the learning-rate schedules that end with it (never beyond twice the
@@ -57,6 +60,8 @@ class TimeBudgetHook(Hook):
         self._recent_steps: deque = deque(maxlen=20)
         self._first_planned: Optional[int] = None
         self._resumed_loop_end: Optional[int] = None
+        self._val_started: Optional[float] = None
+        self._val_seconds = 0.0
 
     def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         """Continue from the time a resumed checkpoint had spent and the loop end it had."""
@@ -86,6 +91,15 @@ class TimeBudgetHook(Hook):
                       f'({self.spent:.0f} s); no further training.', logger='current')
             runner.train_loop.stop_training = True
 
+    def before_val(self, runner: Any) -> None:
+        """Time a validation pass inside the training loop apart from the steps."""
+        self._val_started = time.perf_counter()
+
+    def after_val(self, runner: Any) -> None:
+        if self._val_started is not None:
+            self._val_seconds += time.perf_counter() - self._val_started
+            self._val_started = None
+
     def _since_tick(self) -> float:
         return 0.0 if self._last_tick is None else time.perf_counter() - self._last_tick
 
@@ -95,12 +109,14 @@ class TimeBudgetHook(Hook):
         step = self._since_tick()
         self._last_tick = time.perf_counter()
         self.spent += step
-        self._recent_steps.append(step)
-        typical_step = float(np.median(self._recent_steps))  # validation passes are outliers
+        pure_step = max(step - self._val_seconds, 0.0)  # a validation pass ran before this step
+        self._val_seconds = 0.0
+        self._recent_steps.append(pure_step)
+        typical_step = float(np.median(self._recent_steps))
         loop = runner.train_loop
         done, planned = runner.iter + 1, loop.max_iters
         left = self.train_seconds - self.spent
-        if done < planned and left < typical_step:
+        if done < planned and left < max(typical_step, pure_step):
             loop._max_iters = done  # this iteration becomes the last: checkpoint + final validation
             self.stopped_early_at = done
             print_log(f'TimeBudgetHook: {self.spent:.0f} s of the {self.train_seconds:.0f} s budget '

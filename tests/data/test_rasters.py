@@ -63,6 +63,20 @@ def test_geotiff_is_tiled_split_in_bands_and_nodata_ignored(tmp_path):
         assert not ({row - 1, row + 1} & (rows['val'] | rows['test']))
 
 
+def test_nodata_pixels_stay_out_of_the_fingerprint_intensities(tmp_path):
+    import json
+    image, mask = _scene()
+    image[:, :5] = 0  # a nodata strip inside every tile of the first tile column
+    _raster(tmp_path / 'geo' / 'images' / 'scene.tif', image, nodata=0)
+    _raster(tmp_path / 'geo' / 'masks' / 'scene.tif', mask)
+    import_dataset(tmp_path / 'geo', tmp_path / 'out', tile_size=16)
+    fingerprint = json.loads((tmp_path / 'out' / 'fingerprint.json').read_text())
+    for split in ('train', 'val', 'test'):
+        intensity = fingerprint[split]['intensity']
+        assert min(intensity['min']) >= 100  # the scene's values; 0 is nodata
+        assert fingerprint[split]['ignore_pixels'] > 0  # nodata pixels are ignored in the masks
+
+
 def test_mask_raster_with_another_crs(tmp_path):
     image, mask = _scene(64, 64)
     _raster(tmp_path / 'g' / 'images' / 'a.tif', image)
