@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 from .errors import import_error
+from .volume_files import VOLUME_SUFFIXES
 
-__all__ = ['file_key', 'list_files', 'pair_by_stem', 'NIFTI_SUFFIXES', 'DATA_SUFFIXES']
+__all__ = ['file_key', 'list_files', 'pair_by_stem', 'DATA_SUFFIXES']
 
-NIFTI_SUFFIXES = ('.nii', '.nii.gz')
 DATA_SUFFIXES = (
     '.png',
     '.jpg',
@@ -22,11 +22,7 @@ DATA_SUFFIXES = (
     '.gif',
     '.tif',
     '.tiff',
-    '.nii',
-    '.nii.gz',
-    '.nrrd',
-    '.nhdr',
-)
+) + VOLUME_SUFFIXES
 MASK_SUFFIXES = (
     '_mask',
     '_masks',

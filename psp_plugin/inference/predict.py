@@ -75,7 +75,7 @@ def input_kind(path: Path, *, kind: str | None = None, trained_on: str | None = 
 
 def _stem(relative: Path) -> Path:
     name = relative.name
-    for suffix in ('.nii.gz', '.nii') + NRRD_SUFFIXES + IMAGE_SUFFIXES + RASTER_SUFFIXES:
+    for suffix in VOLUME_SUFFIXES + IMAGE_SUFFIXES + RASTER_SUFFIXES:
         if name.lower().endswith(suffix):
             return relative.with_name(name[:-len(suffix)])
     return relative.with_suffix('')
