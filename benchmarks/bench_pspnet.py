@@ -72,14 +72,23 @@ def inference_section(device: str, repeats: int, size: tuple, runtimes: bool = F
         extra, block['runtimes'] = runtime_steps(mmseg_model, image, calibration,
                                                  torch.get_num_threads())
         steps.update(extra)
+    outputs = {}
     with torch.no_grad():
-        flops = count_flops(forward(models['plugin fp32']))  # doubles as its warm-up call
-        seconds = interleaved_seconds(steps, repeats=repeats, device=device, warm=['plugin fp32'])
-        if block.get('runtimes') and 'skipped' not in block['runtimes']:
-            reference = models['mmseg fp32']._forward(image)
-            block['runtimes']['argmax_agreement_with_mmseg_fp32'] = {
-                name: agreement(steps[name](), reference) for name in extra}
-    return dict(flops=flops, times={name: summarize(s) for name, s in seconds.items()}, **block)
+        # The FLOP counts double as the two models' warm-up calls.
+        flops = {model: count_flops(forward(models[f'{model} fp32'])) for model in ('plugin', 'mmseg')}
+        seconds = interleaved_seconds(steps, repeats=repeats, device=device,
+                                      warm=['plugin fp32', 'mmseg fp32'], last_results=outputs)
+    if block.get('runtimes') and 'skipped' not in block['runtimes']:
+        block['runtimes']['argmax_agreement_with_mmseg_fp32'] = {
+            name: agreement(outputs[name], outputs['mmseg fp32']) for name in extra}
+    return dict(flops=flops['plugin'], mmseg_flops=flops['mmseg'],
+                times={name: dict(summarize(s), flops=flops[model_of(name)])
+                       for name, s in seconds.items()}, **block)
+
+
+def model_of(variant: str) -> str:
+    """'plugin' for the plugin's variants, 'mmseg' for MMSeg's model in any runtime."""
+    return 'plugin' if variant.startswith('plugin') else 'mmseg'
 
 
 def _grad_difference(reference, candidate) -> float:
@@ -110,13 +119,16 @@ def training_section(device: str, repeats: int, size: tuple) -> dict:
         steps[name] = step
     # The with_cp gradient check's two steps (one of them FLOP-counted) are also
     # their variants' warm-up calls: a 512x512 step costs ~15 s on 2 cores.
-    flops = count_flops(steps['plugin fp32'])
+    flops = {'plugin': count_flops(steps['plugin fp32'])}
     steps['plugin with_cp']()
     gradient_difference = _grad_difference(models['plugin fp32'], models['plugin with_cp'])
+    flops['mmseg'] = count_flops(steps['mmseg fp32'])  # also MMSeg's warm-up step
     seconds = interleaved_seconds(steps, repeats=repeats, device=device,
-                                  warm=['plugin fp32', 'plugin with_cp'])
-    return dict(flops=flops, with_cp_max_gradient_difference=gradient_difference,
-                times={name: summarize(s) for name, s in seconds.items()})
+                                  warm=['plugin fp32', 'plugin with_cp', 'mmseg fp32'])
+    return dict(flops=flops['plugin'], mmseg_flops=flops['mmseg'],
+                with_cp_max_gradient_difference=gradient_difference,
+                times={name: dict(summarize(s), flops=flops[model_of(name)])
+                       for name, s in seconds.items()})
 
 
 def memory_section(device: str, infer_size: tuple, train_size: tuple, jobs: int = 2) -> dict:

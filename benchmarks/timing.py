@@ -1,23 +1,25 @@
 """Interleaved timing: every variant runs once per round, so load spikes hit all alike."""
 import statistics
 import time
-from typing import Callable, Dict, Iterable, List
+from typing import Callable, Dict, Iterable, List, Optional
 
 import torch
 
 Step = Callable[[], object]
 
 
-def _synchronized(step: Step, device: str) -> float:
+def _synchronized(step: Step, device: str) -> tuple:
+    """(seconds, result) of one call of ``step``."""
     start = time.perf_counter()
-    step()
+    result = step()
     if device == 'cuda':
         torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, result
 
 
 def interleaved_seconds(steps: Dict[str, Step], *, repeats: int, device: str = 'cpu',
-                        warm: Iterable[str] = ()) -> Dict[str, List[float]]:
+                        warm: Iterable[str] = (),
+                        last_results: Optional[Dict[str, object]] = None) -> Dict[str, List[float]]:
     """Run each step once as warm-up, then ``repeats`` rounds of all steps in turn.
 
     The order is reversed every round (A B C, C B A, A B C, ...).
@@ -28,6 +30,8 @@ def interleaved_seconds(steps: Dict[str, Step], *, repeats: int, device: str = '
         device (str): 'cuda' synchronizes after each call.
         warm (Iterable[str]): Names of steps the caller has already run once
             at the timed shapes; they skip the warm-up call.
+        last_results (dict, optional): Filled with what each step returned in
+            its last timed call (checks on the outputs then cost no extra call).
 
     Returns:
         dict[str, list[float]]: Seconds of every timed call, per name.
@@ -40,7 +44,10 @@ def interleaved_seconds(steps: Dict[str, Step], *, repeats: int, device: str = '
     order = list(steps)
     for _ in range(repeats):
         for name in order:
-            seconds[name].append(_synchronized(steps[name], device))
+            elapsed, result = _synchronized(steps[name], device)
+            seconds[name].append(elapsed)
+            if last_results is not None:
+                last_results[name] = result
         # A-B-B-A: what runs right after another variant (allocator and cache
         # state, clock ramps) changes place every round instead of always
         # favouring the same variant.
