@@ -7,7 +7,8 @@ faster than fp32 on a 2-core AVX-512 VNNI CPU. Weights are quantized per
 output channel (symmetric), activations per tensor with histogram observers,
 calibrated on real images. ``prepare_fx`` folds conv + BatchNorm (+ ReLU) itself;
 on CPUs with VNNI the residual add + ReLU then joins the conv before it
-(:mod:`psp_plugin.deploy.fused_residual_add`).
+(:mod:`psp_plugin.deploy.fused_residual_add`), and adaptive poolings whose bins
+tile the map run as plain average poolings (:mod:`psp_plugin.deploy.tiled_pooling`).
 
 Saving never pickles code: the file holds the quantized ``state_dict`` (plain
 and quantized tensors), the config text and metadata. Loading rebuilds the
@@ -26,6 +27,7 @@ from torch import Tensor, fx
 from ..engine.checkpoint.safe_loading import safe_torch_load
 from .fused_residual_add import fuse_residual_adds
 from .logits_core import FastInferenceHead, PrecisionAdapter, SegmentationLogitsCore, install_fast_head
+from .tiled_pooling import pool_by_tiles_where_possible
 
 QUANTIZED_ENGINE = 'x86'
 #: Layers kept in float: the per-pixel classifier is tiny and sets the argmax.
@@ -106,6 +108,7 @@ def calibrate_and_convert(observed: fx.GraphModule,
     with quiet_quantization_warnings():
         converted = convert_fx(observed)
     fuse_residual_adds(converted)
+    pool_by_tiles_where_possible(converted)
     return converted
 
 
