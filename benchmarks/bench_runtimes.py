@@ -44,6 +44,12 @@ def skip_message(missing: Sequence[str]) -> str:
             "pip install -e '.[bench]' adds ONNX Runtime, OpenVINO and NNCF")
 
 
+def mmseg_logits_core(segmentor: nn.Module) -> nn.Module:
+    """A copy of ``backbone -> decode_head`` of ``segmentor`` as one eval-mode image -> logits module."""
+    from psp_plugin.deploy.logits_core import SegmentationLogitsCore
+    return copy.deepcopy(SegmentationLogitsCore(segmentor.backbone, segmentor.decode_head)).eval()
+
+
 def export_logits_onnx(segmentor: nn.Module, size: Tuple[int, int], out_file: Path) -> Path:
     """Export ``backbone -> decode_head`` of ``segmentor`` for (1, 3, H, W) preprocessed images.
 
@@ -51,9 +57,8 @@ def export_logits_onnx(segmentor: nn.Module, size: Tuple[int, int], out_file: Pa
     no adaptive pooling; psp_plugin.deploy.onnx.fixed_range_pooling), as the
     plugin's exporter does.
     """
-    from psp_plugin.deploy.logits_core import SegmentationLogitsCore
     from psp_plugin.deploy.onnx.fixed_range_pooling import record_pool_input_sizes, replace_adaptive_pooling
-    core = copy.deepcopy(SegmentationLogitsCore(segmentor.backbone, segmentor.decode_head)).eval()
+    core = mmseg_logits_core(segmentor)
     example = torch.zeros(1, 3, *size)
     replace_adaptive_pooling(core, record_pool_input_sizes(core, example=example))
     program = torch.onnx.export(core, (example, ), dynamo=True, opset_version=18,
@@ -86,11 +91,8 @@ def _openvino_step(model, image: np.ndarray, threads: int) -> Callable[[], np.nd
 def openvino_model(mmseg_model: nn.Module, image: torch.Tensor):
     """MMSeg's image -> logits core converted to OpenVINO from PyTorch (via ``torch.export``)."""
     import openvino
-
-    from psp_plugin.deploy.logits_core import SegmentationLogitsCore
-    core = copy.deepcopy(SegmentationLogitsCore(mmseg_model.backbone, mmseg_model.decode_head)).eval()
     with torch.no_grad():
-        program = torch.export.export(core, (image, ))
+        program = torch.export.export(mmseg_logits_core(mmseg_model), (image, ))
     return openvino.convert_model(program)
 
 

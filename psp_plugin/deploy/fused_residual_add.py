@@ -53,14 +53,9 @@ def quantized_engine(name: str) -> Iterator[None]:
         torch.backends.quantized.engine = previous
 
 
-#: CPU flags with which torch's x86 engine packs (symmetric int8) conv weights for oneDNN itself.
-ONEDNN_CONV_FLAGS = frozenset({'avx512_vnni', 'amx_int8'})
-
-
 def can_fuse_residual_adds() -> bool:
     """Whether torch has the onednn engine and the x86 engine runs convs on oneDNN on this CPU."""
-    return ('onednn' in torch.backends.quantized.supported_engines
-            and bool(ONEDNN_CONV_FLAGS & read_cpu_features().flags))
+    return read_cpu_features().x86_int8_convs_use_onednn
 
 
 def onednn_packed_weights(conv: nnq.Conv2d):

@@ -50,6 +50,15 @@ class CpuFeatures:
         """True when torch offers the ``x86`` quantized engine on this build."""
         return 'x86' in self.quantized_engines
 
+    @property
+    def x86_int8_convs_use_onednn(self) -> bool:
+        """True when torch's x86 engine runs (symmetric int8) convs on oneDNN here.
+
+        torch packs them for oneDNN on AVX-512 VNNI (or AMX); the oneDNN engine
+        must be built in for the plugin to call oneDNN's fused ops itself.
+        """
+        return bool({'avx512_vnni', 'amx_int8'} & self.flags) and 'onednn' in self.quantized_engines
+
     def as_dict(self) -> Dict[str, object]:
         """Return a JSON-ready description, including the derived properties."""
         described = asdict(self)
