@@ -18,17 +18,8 @@ from typing import Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
+from .eval_norm_folding import PLAIN_CONV_TYPES, folds_into_conv
 from .pyramid_fusion import branch_weight_matrices, input_conv_term, pyramid_conv_term, runs_channels_last
-
-
-def _plain_conv_types() -> tuple:
-    types = [nn.Conv2d]
-    try:  # MMCV's Conv2d only adds support for empty inputs
-        from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
-        types.append(MMCVConv2d)
-    except ImportError:
-        pass
-    return tuple(types)
 
 
 def factorization_blocker(conv_module: nn.Module, channel_split: Sequence[int]) -> Optional[str]:
@@ -42,7 +33,7 @@ def factorization_blocker(conv_module: nn.Module, channel_split: Sequence[int]) 
         str | None: The reason, e.g. ``'its conv has stride (2, 2)'``; None when exact.
     """
     conv = getattr(conv_module, 'conv', None)
-    if type(conv) not in _plain_conv_types():
+    if type(conv) not in PLAIN_CONV_TYPES:
         return f'its conv is a {type(conv).__name__}, not a plain Conv2d'
     checks = {
         f'its conv has stride {conv.stride}': tuple(conv.stride) != (1, 1),
@@ -58,12 +49,6 @@ def factorization_blocker(conv_module: nn.Module, channel_split: Sequence[int]) 
             conv.in_channels != sum(channel_split),
     }
     return next((reason for reason, blocked in checks.items() if blocked), None)
-
-
-def folds_into_conv(norm: Optional[nn.Module]) -> bool:
-    """Whether ``norm`` is a BatchNorm that normalises with its running statistics now."""
-    return (isinstance(norm, nn.modules.batchnorm._BatchNorm) and not norm.training
-            and norm.running_mean is not None and norm.running_var is not None)
 
 
 def batchnorm_affine(running_mean: Tensor, running_var: Tensor, weight: Optional[Tensor],

@@ -52,7 +52,7 @@ _TAP_MATRICES: Dict[tuple, Tensor] = {}
 _BRANCH_WEIGHTS = WeakIdKeyDictionary()
 
 
-def _tracing_or_exporting() -> bool:
+def tracing_or_exporting() -> bool:
     """True under torch.jit tracing, dynamo/export or a fake-tensor mode (no caching there)."""
     compiler = getattr(torch, 'compiler', None)
     for check in ('is_compiling', 'is_exporting'):  # torch >= 2.3 / 2.5
@@ -125,7 +125,7 @@ def tap_interpolation_matrix(in_size: int, out_size: int, align_corners: bool, k
         cached (do not modify it in place).
     """
     args = (in_size, out_size, align_corners, kernel, padding, dilation, device, dtype)
-    if _tracing_or_exporting():
+    if tracing_or_exporting():
         return _build_tap_matrix(*args)
     matrix = _TAP_MATRICES.get(args)
     if matrix is None:
@@ -167,7 +167,7 @@ def branch_weight_matrices(weight: Tensor, channel_split: Sequence[int]) -> List
     """
     split = tuple(int(c) for c in channel_split)
     if ((weight.requires_grad and torch.is_grad_enabled()) or weight.is_inference()
-            or _tracing_or_exporting()):  # inference tensors have no version counter
+            or tracing_or_exporting()):  # inference tensors have no version counter
         return _build_branch_weight_matrices(weight, split)
     cached = _BRANCH_WEIGHTS.get(weight)
     if cached is not None and cached[0] == weight._version and cached[1] == split:

@@ -14,6 +14,8 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from .eval_norm_folding import conv_then_norm, observed
+
 
 class _ResidualBlock(BaseModule):
     """What both block types share: arguments, norm names, sum, checkpointing.
@@ -33,9 +35,14 @@ class _ResidualBlock(BaseModule):
         conv_cfg (dict, optional): Conv layer config. Default: None.
         norm_cfg (dict): Norm layer config. Default: ``dict(type='BN')``.
         init_cfg (dict, optional): Initialization config. Default: None.
+
+    ``fold_eval_norms`` (set by :class:`DilatedResNet`): run each conv and
+    its eval-mode BatchNorm as one conv with folded weights where that is
+    exact (:mod:`psp_plugin.models.eval_norm_folding`).
     """
 
     expansion = 1
+    fold_eval_norms = True
 
     def __init__(self,
                  *,
@@ -82,8 +89,23 @@ class _ResidualBlock(BaseModule):
     def _residual(self, x: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def _conv_norm(self, index: int, x: Tensor) -> Tensor:
+        """``norm{index}(conv{index}(x))``."""
+        norm = getattr(self, getattr(self, f'norm{index}_name'))
+        return conv_then_norm(getattr(self, f'conv{index}'), norm, x, fold=self.fold_eval_norms)
+
+    def _identity(self, x: Tensor) -> Tensor:
+        """``x``, or its projection by ``downsample`` (a conv and a norm, or any module)."""
+        down = self.downsample
+        if down is None:
+            return x
+        if (self.fold_eval_norms and isinstance(down, nn.Sequential) and len(down) == 2
+                and not observed(down)):
+            return conv_then_norm(down[0], down[1], x)
+        return down(x)
+
     def _block(self, x: Tensor) -> Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
+        identity = self._identity(x)
         out = self._residual(x)
         out += identity
         return out
@@ -156,8 +178,7 @@ class BasicResidualBlock(_ResidualBlock):
         return self.norm2_name
 
     def _residual(self, x: Tensor) -> Tensor:
-        out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
-        return getattr(self, self.norm2_name)(self.conv2(out))
+        return self._conv_norm(2, self.relu(self._conv_norm(1, x)))
 
 
 class BottleneckResidualBlock(_ResidualBlock):
@@ -190,6 +211,6 @@ class BottleneckResidualBlock(_ResidualBlock):
         return self.norm3_name
 
     def _residual(self, x: Tensor) -> Tensor:
-        out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
-        out = self.relu(getattr(self, self.norm2_name)(self.conv2(out)))
-        return getattr(self, self.norm3_name)(self.conv3(out))
+        out = self.relu(self._conv_norm(1, x))
+        out = self.relu(self._conv_norm(2, out))
+        return self._conv_norm(3, out)

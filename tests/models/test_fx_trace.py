@@ -19,18 +19,33 @@ class _BackboneAndHeads(torch.nn.Module):
         return self.decode_head(feats), self.auxiliary_head(feats)
 
 
+def _set_norm_folding(module, fold: bool) -> None:
+    for backbone in module.modules():
+        if isinstance(backbone, DilatedResNet):
+            backbone.fold_eval_norms = fold
+
+
+def _as_tuple(outputs):
+    return (outputs, ) if isinstance(outputs, torch.Tensor) else outputs
+
+
 def _assert_traced_equals_eager(module, make_input, sizes):
+    """The graph equals the modules as written exactly, and the eager forward
+    (which folds eval-mode BatchNorms into the backbone convs) within rounding."""
     module.eval()
     traced = symbolic_trace(module)
     for size in sizes:
         inputs = make_input(size)
         with torch.no_grad():
-            expected, actual = module(inputs), traced(inputs)
-        if isinstance(expected, torch.Tensor):
-            expected, actual = (expected, ), (actual, )
-        assert len(actual) == len(expected)
-        for a, e in zip(actual, expected):
+            actual = _as_tuple(traced(inputs))
+            folded = _as_tuple(module(inputs))
+            _set_norm_folding(module, False)
+            expected = _as_tuple(module(inputs))
+            _set_norm_folding(module, True)
+        assert len(actual) == len(expected) == len(folded)
+        for a, e, f in zip(actual, expected, folded):
             torch.testing.assert_close(a, e, rtol=0, atol=0)
+            torch.testing.assert_close(f, e, rtol=1e-5, atol=1e-5)
     return traced
 
 
