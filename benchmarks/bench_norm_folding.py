@@ -11,7 +11,6 @@ MMSeg's. Prints each median, its ratio to MMSeg's and the largest relative
 difference of the logits; writes JSON.
 """
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_models import build_segmentor  # noqa: E402
 from bench_pyramid_fusion import relative_difference  # noqa: E402
+from bench_report import write_results  # noqa: E402
 from timing import interleaved_seconds, summarize  # noqa: E402
 
 from psp_plugin.testing.pspnet_builders import randomize_norm_layers  # noqa: E402
@@ -64,11 +64,7 @@ def main() -> None:
               f'{results["ratio_to_mmseg"][name]:>9.3f}')
     for key in ('folded_vs_as_written_relative_difference', 'folded_vs_mmseg_relative_difference'):
         print(f'  {key}: {results[key]:.2e}')
-    results['seconds'] = time.perf_counter() - started
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
-    print(f'\n{results["seconds"]:.0f} s; JSON: {out}')
+    write_results(results, args.json, started)
 
 
 if __name__ == '__main__':

@@ -16,7 +16,6 @@ relative difference of the outputs; writes JSON.
 """
 import argparse
 import copy
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_models import build_segmentor  # noqa: E402
+from bench_report import write_results  # noqa: E402
 from timing import interleaved_seconds, summarize  # noqa: E402
 
 
@@ -145,11 +145,7 @@ def main() -> None:
             results[title] = compare(make_steps(), args.repeats)
         print_block(f'{title} ({args.size[0]}x{args.size[1]} input, {args.threads} threads)',
                     results[title])
-    results['seconds'] = time.perf_counter() - started
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
-    print(f'\n{results["seconds"]:.0f} s; JSON: {out}')
+    write_results(results, args.json, started)
 
 
 if __name__ == '__main__':

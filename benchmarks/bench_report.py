@@ -1,4 +1,7 @@
 """Derived figures (ratios, achieved rates) and the on-screen table of the benchmark."""
+import json
+import time
+from pathlib import Path
 from typing import Dict
 
 #: Which measured rate bounds each precision (the model is convolution-bound).
@@ -96,3 +99,14 @@ def print_report(results: dict) -> None:
             if isinstance(entry, dict) and 'pixel_agreement' in entry:
                 print(f'  {mode}: {entry["pixel_agreement"]:.2%} of pixels as fp32, mIoU '
                       f'{entry["mIoU"]:.2f} ({entry["mIoU_change"]:+.2f})')
+
+
+def write_results(results: dict, path: str, started: float) -> Path:
+    """Add the run's wall time (``seconds`` since ``started``) to ``results``, write them as JSON
+    to ``path`` (folders made) and print where."""
+    results['seconds'] = time.perf_counter() - started
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    print(f'\n{results["seconds"]:.0f} s; JSON: {out}')
+    return out

@@ -60,7 +60,8 @@ class DilatedResNet(BaseModule):
         act_cfg (dict): Activation config; only ReLU is supported.
         fold_eval_norms (bool): In eval mode without autograd, run each conv
             and its BatchNorm as one conv with folded weights (same results
-            up to float rounding, ~6% faster on CPU;
+            up to float rounding; R50-D8 at 512x1024 on 2 CPU threads: 4.06
+            instead of 4.42 s;
             :mod:`psp_plugin.models.eval_norm_folding`). False calls every
             norm layer as written. Settable later. Default: True.
         init_cfg (dict | list[dict], optional): e.g.

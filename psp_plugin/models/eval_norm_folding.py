@@ -2,12 +2,12 @@
 
 In eval mode a BatchNorm is a fixed per-channel affine map, so
 ``bn(conv(x; W, b)) = conv(x; W * s, b * s + t)`` with ``s = gamma /
-sqrt(running_var + eps)`` and ``t = beta - running_mean * s``. The folded
-weights cost one pass over the conv weight per call; the BatchNorm costs one
-pass over the (much larger) feature map, twice (read, write). For
-PSPNet-R50-D8 at 512x1024 the backbone's 53 BatchNorms take about 0.22 s of a
-4 s eval forward on 2 CPU threads; folding them costs about 0.02 s
-(``docs/fast-cpu-inference.md``).
+sqrt(running_var + eps)`` and ``t = beta - running_mean * s``. Making the
+folded weights costs a pass over the conv weight per call; the BatchNorm costs
+two passes (read, write) over the feature map, so the fold is used where the
+map is large against the weights (:data:`MIN_POSITIONS_PER_WEIGHT`). For
+PSPNet-R50-D8 at 512x1024 on 2 CPU threads the eager forward takes 4.06 s
+instead of 4.42 s (``docs/modules.md``).
 
 The fold is used only where it equals the module calls up to float rounding
 and nothing observes the modules themselves: a plain zero-padded ``Conv2d``,
@@ -41,6 +41,10 @@ def _plain_conv_types() -> tuple:
 
 
 PLAIN_CONV_TYPES = _plain_conv_types()
+#: Fold only where the conv's output has at least this many positions (N*H'*W') per weight
+#: element of one output channel (C_in/groups*kh*kw): below it, making the folded weights costs
+#: more than the BatchNorm pass it saves.
+MIN_POSITIONS_PER_WEIGHT = 4.0
 
 
 def folds_into_conv(norm: Optional[nn.Module]) -> bool:
@@ -72,13 +76,22 @@ def _autocast_on(device_type: str) -> bool:
         return False
 
 
+def _pays_off(conv: nn.Conv2d, x: Tensor) -> bool:
+    """Whether the output has enough positions per weight for folding to save time."""
+    out_positions = x.shape[0]
+    for size, kernel, stride, padding, dilation in zip(x.shape[2:], conv.kernel_size, conv.stride,
+                                                      conv.padding, conv.dilation):
+        out_positions *= (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    return out_positions >= MIN_POSITIONS_PER_WEIGHT * conv.weight[0].numel()
+
+
 def can_fold(conv: nn.Module, norm: nn.Module, x: Tensor) -> bool:
     """Whether :func:`conv_then_norm` may run ``norm(conv(x))`` as one folded conv."""
     return (isinstance(x, Tensor) and type(conv) in PLAIN_CONV_TYPES
             and conv.padding_mode == 'zeros' and folds_into_conv(norm) and x.numel() > 0
             and x.dtype == conv.weight.dtype and not _records_autograd(x, conv, norm)
             and not _autocast_on(x.device.type) and not observed(conv) and not observed(norm)
-            and not tracing_or_exporting())
+            and not tracing_or_exporting() and _pays_off(conv, x))
 
 
 def folded_conv_weights(conv: nn.Conv2d, norm: nn.modules.batchnorm._BatchNorm

@@ -4,9 +4,15 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from psp_plugin.models import DilatedResNet
+from psp_plugin.models import DilatedResNet, eval_norm_folding
 from psp_plugin.models.eval_norm_folding import conv_then_norm, folded_conv_weights
 from psp_plugin.testing.pspnet_builders import randomize_norm_layers
+
+
+@pytest.fixture(autouse=True)
+def fold_at_any_size(monkeypatch):
+    """Fold whatever the map size (the size rule has its own test)."""
+    monkeypatch.setattr(eval_norm_folding, 'MIN_POSITIONS_PER_WEIGHT', 0.0)
 
 
 class _BatchNormCalls(TorchDispatchMode):
@@ -112,3 +118,14 @@ def test_norms_without_running_statistics_are_not_folded():
     model = DilatedResNet(depth=18, stem_channels=16, base_channels=8,
                           norm_cfg=dict(type='BN', track_running_stats=False)).eval()
     assert _plain_calls(model, torch.rand(2, 3, 33, 33)) > 0
+
+
+@pytest.mark.parametrize('size, folded', [((8, 8), False), ((11, 11), False), ((12, 12), True)])
+def test_small_maps_are_not_folded(monkeypatch, size, folded):
+    """Folding pays where the output has >= MIN_POSITIONS_PER_WEIGHT positions per weight of one
+    output channel: a 3x3 conv of 16 channels (144 weights) at factor 2 needs 288 positions,
+    which a 2-image batch has from 12x12 outputs (stride 1, padding 1) on."""
+    monkeypatch.setattr(eval_norm_folding, 'MIN_POSITIONS_PER_WEIGHT', 2.0)
+    conv, norm = nn.Conv2d(16, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4).eval()
+    with torch.no_grad():
+        assert eval_norm_folding.can_fold(conv, norm, torch.rand(2, 16, *size)) is folded
