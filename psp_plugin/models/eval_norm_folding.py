@@ -86,9 +86,14 @@ def _pays_off(conv: nn.Conv2d, x: Tensor) -> bool:
 
 
 def can_fold(conv: nn.Module, norm: nn.Module, x: Tensor) -> bool:
-    """Whether :func:`conv_then_norm` may run ``norm(conv(x))`` as one folded conv."""
+    """Whether :func:`conv_then_norm` may run ``norm(conv(x))`` as one folded conv.
+
+    A conv with ``padding='same'``/``'valid'`` runs as written (folding would be exact, but the
+    size rule reads numeric padding).
+    """
     return (isinstance(x, Tensor) and type(conv) in PLAIN_CONV_TYPES
-            and conv.padding_mode == 'zeros' and folds_into_conv(norm) and x.numel() > 0
+            and conv.padding_mode == 'zeros' and not isinstance(conv.padding, str)
+            and folds_into_conv(norm) and x.numel() > 0
             and x.dtype == conv.weight.dtype and not _records_autograd(x, conv, norm)
             and not _autocast_on(x.device.type) and not observed(conv) and not observed(norm)
             and not tracing_or_exporting() and _pays_off(conv, x))

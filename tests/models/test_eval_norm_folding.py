@@ -112,6 +112,9 @@ def test_hooks_autocast_and_other_convs_see_the_modules():
     reflect = _backbone(18)
     reflect.stem[0].padding_mode = 'reflect'
     assert _plain_calls(reflect, images) == 1
+    same = nn.Conv2d(3, 4, 3, padding='same')
+    with torch.no_grad():
+        assert not eval_norm_folding.can_fold(same, nn.BatchNorm2d(4).eval(), torch.rand(1, 3, 9, 9))
 
 
 def test_norms_without_running_statistics_are_not_folded():
