@@ -1,6 +1,6 @@
 """Benchmark the plugin's PSPNet-R50-D8 against MMSeg's built-in one.
 
-One command (9-9.6 min with --runtimes on a quiet 2-core CPU, docs/results.md)::
+One command (9-9.8 min with --runtimes on a quiet 2-core CPU, docs/results.md)::
 
     .venv/bin/python benchmarks/bench_pspnet.py            # --device cuda on a GPU
 

@@ -3,7 +3,7 @@
 #   torch (CPU wheel, unless a torch is already there) -> mmcv 2.1.0 built with its compiled ops
 #   -> MMSegmentation 1.2.2 / MMEngine 0.10.7 -> psp_plugin (editable) with all its extras
 #   (`.[all]`: medical, geo, export, bench, report, mim, tests; see setup.py).
-# First run: ~10-15 min on 2 cores (the mmcv build); later runs: a few seconds.
+# First run: ~19 min on 2 cores (17 of them the mmcv build); later runs: a few seconds.
 # Environment: PSP_PYTHON (interpreter for the venv, default python3), PSP_VENV (default <repo>/.venv).
 set -euo pipefail
 
@@ -60,7 +60,7 @@ if "$py" -c 'import mmcv, mmcv._ext; assert mmcv.__version__ == "2.1.0"' >/dev/n
 else
   say "installing build tools for mmcv (setuptools>=77.0.3,<81 keeps pkg_resources; ninja compiles in parallel)"
   run_logged "$logs/build-tools.log" "${pip[@]}" install 'setuptools>=77.0.3,<81' wheel ninja numpy
-  say "building mmcv 2.1.0 with compiled ops (MMCV_WITH_OPS=1): ~10 min on 2 cores the first time,"
+  say "building mmcv 2.1.0 with compiled ops (MMCV_WITH_OPS=1): ~17 min on 2 cores the first time,"
   say "seconds later (pip's wheel cache)"
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
     run_logged "$logs/mmcv.log" "${pip[@]}" install --no-build-isolation mmcv==2.1.0
