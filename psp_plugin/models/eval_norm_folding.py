@@ -99,6 +99,19 @@ def can_fold(conv: nn.Module, norm: nn.Module, x: Tensor) -> bool:
             and not tracing_or_exporting() and _pays_off(conv, x))
 
 
+def batchnorm_affine(running_mean: Tensor, running_var: Tensor, weight: Optional[Tensor],
+                     bias: Optional[Tensor], eps: float, *,
+                     dtype: torch.dtype = torch.float32) -> Tuple[Tensor, Tensor]:
+    """(scale, shift), both (C,) in ``dtype``, of an eval-mode BatchNorm: ``bn(y) = scale*y + shift``."""
+    scale = torch.rsqrt(running_var.to(dtype) + eps)
+    if weight is not None:
+        scale = scale * weight.to(dtype)
+    shift = -running_mean.to(dtype) * scale
+    if bias is not None:
+        shift = shift + bias.to(dtype)
+    return scale, shift
+
+
 def folded_conv_weights(conv: nn.Conv2d, norm: nn.modules.batchnorm._BatchNorm
                         ) -> Tuple[Tensor, Tensor]:
     """(weight, bias) of the conv equal to ``norm(conv(.))`` for an eval-mode BatchNorm.
@@ -110,12 +123,8 @@ def folded_conv_weights(conv: nn.Conv2d, norm: nn.modules.batchnorm._BatchNorm
         tuple[Tensor, Tensor]: (O, C/groups, kh, kw) weight and (O,) bias.
     """
     dtype = torch.promote_types(conv.weight.dtype, torch.float32)
-    scale = torch.rsqrt(norm.running_var.to(dtype) + norm.eps)
-    if norm.weight is not None:
-        scale = scale * norm.weight.to(dtype)
-    bias = -norm.running_mean.to(dtype) * scale
-    if norm.bias is not None:
-        bias = bias + norm.bias.to(dtype)
+    scale, bias = batchnorm_affine(norm.running_mean, norm.running_var, norm.weight, norm.bias,
+                                   norm.eps, dtype=dtype)
     if conv.bias is not None:
         bias = bias + conv.bias.to(dtype) * scale
     weight = conv.weight * scale.to(conv.weight.dtype).reshape(-1, 1, 1, 1)

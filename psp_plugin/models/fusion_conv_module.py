@@ -18,7 +18,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from .eval_norm_folding import PLAIN_CONV_TYPES, folds_into_conv
+from .eval_norm_folding import PLAIN_CONV_TYPES, batchnorm_affine, folds_into_conv
 from .pyramid_fusion import branch_weight_matrices, input_conv_term, pyramid_conv_term, runs_channels_last
 
 
@@ -49,18 +49,6 @@ def factorization_blocker(conv_module: nn.Module, channel_split: Sequence[int]) 
             conv.in_channels != sum(channel_split),
     }
     return next((reason for reason, blocked in checks.items() if blocked), None)
-
-
-def batchnorm_affine(running_mean: Tensor, running_var: Tensor, weight: Optional[Tensor],
-                     bias: Optional[Tensor], eps: float) -> Tuple[Tensor, Tensor]:
-    """(scale, shift), both (C,) float32, of an eval-mode BatchNorm: ``bn(y) = scale*y + shift``."""
-    scale = torch.rsqrt(running_var.float() + eps)
-    if weight is not None:
-        scale = scale * weight.float()
-    shift = -running_mean.float() * scale
-    if bias is not None:
-        shift = shift + bias.float()
-    return scale, shift
 
 
 def _batchnorm_tensors(norm: nn.Module, *, raw: bool = False) -> tuple:
